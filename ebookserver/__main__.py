@@ -1,0 +1,3 @@
+from ebookserver.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""The application factory: nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request
+
+from catalog.datadir import DataDir
+from ebookserver import database, i18n
+from ebookserver.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
+    settings = settings or load_settings(overrides=overrides)
+    app = Flask(__name__)
+    app.config["EBOOKSERVER"] = settings
+    app.config["DATADIR"] = DataDir(settings.data_dir)
+    app.config["DATADIR"].create()
+
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_translate, ngettext=_translate_plural, newstyle=True
+    )
+
+    @app.before_request
+    def choose_language() -> None:
+        g.language = i18n.choose_language(request, settings.language)
+
+    @app.after_request
+    def remember_language(response):
+        if request.args.get("lang") in i18n.LANGUAGES:
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; object-src 'none'; frame-ancestors 'self'"
+        )
+        return response
+
+    @app.context_processor
+    def page_globals() -> dict[str, Any]:
+        return {
+            "library_name": settings.library_name,
+            "language": g.get("language", settings.language),
+            "languages": i18n.LANGUAGE_NAMES,
+        }
+
+    database.init_app(app)
+    from ebookserver.views import errors, health, opac
+
+    app.register_blueprint(opac.blueprint)
+    app.register_blueprint(health.blueprint)
+    errors.register(app)
+    return app
+
+
+# Jinja's new-style gettext fills the placeholders itself, escaping the values.
+def _translate(message: str) -> str:
+    return i18n.translations(i18n.normalise_language(g.get("language"))).gettext(message)
+
+
+def _translate_plural(singular: str, plural: str, n: int) -> str:
+    return i18n.translations(i18n.normalise_language(g.get("language"))).ngettext(singular, plural, n)

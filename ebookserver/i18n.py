@@ -1,0 +1,69 @@
+"""Translations: Bahasa Indonesia first, English second.
+
+Message catalogs live as `.po` files in `ebookserver/translations/`; they are compiled in
+memory with Babel the first time a language is used, so there is no build step and no
+compiled file to keep in step. The web app installs them into Jinja's i18n extension per
+request; the command line uses `gettext_for()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext as gettext_module
+import io
+from collections.abc import Callable
+from importlib import resources
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("id", "en")
+DEFAULT_LANGUAGE = "id"
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+@functools.cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    """The compiled catalog for *language*; English (the message ids) needs none."""
+    po_file = resources.files("ebookserver") / "translations" / language / "LC_MESSAGES" / "messages.po"
+    if language == "en" or not po_file.is_file():
+        return gettext_module.NullTranslations()
+    with po_file.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    return translations(normalise_language(language)).gettext
+
+
+def normalise_language(value: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """`id`, `id-ID`, `in` (old code) -> `id`; `en-GB` -> `en`; anything else -> *default*."""
+    primary = (value or "").strip().lower().replace("_", "-").split("-", 1)[0]
+    if primary == "in":
+        primary = "id"
+    return primary if primary in LANGUAGES else default
+
+
+def both_languages(message: Callable[[Callable[[str], str]], str], first: str = DEFAULT_LANGUAGE) -> str:
+    """A message in *first* and then the other language, e.g. `Berkas kosong. / The file is empty.`"""
+    order = [first] + [language for language in LANGUAGES if language != first]
+    texts = []
+    for language in order:
+        text = message(gettext_for(language))
+        if text not in texts:
+            texts.append(text)
+    return " / ".join(texts)
+
+
+def choose_language(request, default: str) -> str:
+    """The language for a web request: `?lang=`, then the `lang` cookie, then Accept-Language."""
+    for value in (request.args.get("lang"), request.cookies.get("lang")):
+        if value and normalise_language(value, "") in LANGUAGES:
+            return normalise_language(value)
+    best = request.accept_languages.best_match(["id", "in", "en"], default=None)
+    return normalise_language(best, default) if best else default

@@ -1,0 +1,139 @@
+"""Every setting, declared once with its default and help text.
+
+Values come from, in order of precedence (last wins): the defaults below, the config
+file (TOML: `--config FILE` or `EBOOKSERVER_CONFIG`), `EBOOKSERVER_<NAME>` environment
+variables, and overrides passed by the caller (command-line options, tests).
+`ebookserver config` prints the effective values; `deploy/ebookserver.toml` is generated
+from this table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from catalog.extract import Limits
+from catalog.workers import PoolSettings
+
+MB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./data", "Folder holding the database, book files, covers and search index.", Path),
+    Setting("language", "id", "Default language of the interface and messages: id (Bahasa Indonesia) or en."),
+    Setting("library_name", "Perpustakaan Desa", "The library's name, shown on every page."),
+    Setting("host", "127.0.0.1", "Address `serve` listens on (0.0.0.0 for every network interface)."),
+    Setting("port", 8080, "TCP port `serve` listens on.", int),
+    Setting("threads", 8, "Request threads in the waitress server.", int),
+    Setting("max_file_mb", 500, "Largest e-book file accepted, in megabytes.", int),
+    Setting("ingest_workers", 0, "Extraction worker processes for imports (0: one per CPU core).", int),
+    Setting("ingest_timeout_seconds", 300, "Time budget for reading one file before it is refused.", int),
+    Setting("ingest_memory_mb", 1536, "Address-space limit of each extraction worker, in megabytes.", int),
+    Setting("zip_max_entries", 10_000, "Most files an EPUB archive may contain.", int),
+    Setting("zip_max_uncompressed_mb", 1024, "Most an EPUB may unpack to in total, in megabytes.", int),
+    Setting("zip_max_ratio", 200, "Highest compression ratio allowed for a large entry in an EPUB (zip bombs).", int),
+)
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["data_dir"])
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_file_bytes=self.values["max_file_mb"] * MB,
+            zip_max_entries=self.values["zip_max_entries"],
+            zip_max_uncompressed_bytes=self.values["zip_max_uncompressed_mb"] * MB,
+            zip_max_entry_bytes=min(self.values["zip_max_uncompressed_mb"], 256) * MB,
+            zip_max_ratio=self.values["zip_max_ratio"],
+        )
+
+    def pool(self) -> PoolSettings:
+        return PoolSettings(
+            processes=self.values["ingest_workers"] or os.cpu_count() or 1,
+            timeout_seconds=self.values["ingest_timeout_seconds"],
+            memory_limit_mb=self.values["ingest_memory_mb"],
+        )
+
+
+def load_settings(
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values = {setting.name: setting.default for setting in SETTINGS}
+    config_file = config_file or environ.get("EBOOKSERVER_CONFIG")
+    if config_file:
+        values.update(_read_config(Path(config_file)))
+    for setting in SETTINGS:
+        variable = f"EBOOKSERVER_{setting.name.upper()}"
+        if environ.get(variable):
+            values[setting.name] = _convert(setting, environ[variable], variable)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _convert(_setting(name, "override"), value, name)
+    values["data_dir"] = Path(values["data_dir"]).expanduser()
+    return Settings(values)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise SettingsError(f"config file not found: {path}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from error
+    return {name: _convert(_setting(name, str(path)), value, f"{path}: {name}") for name, value in table.items()}
+
+
+def _setting(name: str, where: str) -> Setting:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise SettingsError(f"unknown setting {name!r} in {where}") from None
+
+
+def _convert(setting: Setting, value: Any, where: str) -> Any:
+    try:
+        return setting.kind(value)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"{where}: {value!r} is not a valid {setting.kind.__name__}") from error
+
+
+def example_config() -> str:
+    """A TOML file listing every setting with its help text and default, commented out."""
+    lines = ["# ebookserver configuration. Every setting is shown with its default.", ""]
+    for setting in SETTINGS:
+        default = setting.default
+        rendered = f'"{default}"' if isinstance(default, str) else str(default)
+        lines += [f"# {setting.help}", f"# {setting.name} = {rendered}", ""]
+    return "\n".join(lines)
