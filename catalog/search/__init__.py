@@ -1,0 +1,1 @@
+"""Full-text search: language-aware analysis now; the index behind a small interface next."""
