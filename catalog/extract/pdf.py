@@ -35,12 +35,13 @@ def extract_pdf(path: Path, limits: Limits) -> Extraction:
             raise CorruptEbook(detail=N_("the PDF has no readable pages"))
         extraction = Extraction(format="pdf", pages=document.page_count)
         _read_metadata(document, extraction)
+        sections = _sections_by_page(document)
         for number in range(min(document.page_count, limits.max_text_units)):
             try:
                 text = document.load_page(number).get_text("text", sort=False)
             except (RuntimeError, ValueError):
                 text = ""
-            extraction.units.append(TextUnit(seq=number + 1, text=_tidy(text)))
+            extraction.units.append(TextUnit(seq=number + 1, text=_tidy(text), label=sections.get(number + 1)))
         try:
             extraction.cover_jpeg, extraction.thumb_jpeg = render_first_page(document, limits)
         except (RuntimeError, ValueError):
@@ -66,6 +67,21 @@ def _read_metadata(document: pymupdf.Document, extraction: Extraction) -> None:
         extraction.description = clean_long_text(subject)
     subjects += xmp.get("subjects", [])
     extraction.subjects = list(dict.fromkeys(clean_text(term) for term in subjects if clean_text(term)))
+
+
+def _sections_by_page(document: pymupdf.Document) -> dict[int, str]:
+    """For each page, the title of the outline section it belongs to (from the PDF's bookmarks)."""
+    try:
+        outline = [(page, clean_text(title)) for _level, title, page, *_ in document.get_toc(simple=True) if page > 0]
+    except (RuntimeError, ValueError):
+        return {}
+    outline = sorted(((page, title) for page, title in outline if title), key=lambda entry: entry[0])
+    sections: dict[int, str] = {}
+    for index, (start, title) in enumerate(outline):
+        end = outline[index + 1][0] if index + 1 < len(outline) else document.page_count + 1
+        for page in range(start, max(end, start + 1)):
+            sections.setdefault(page, title)  # where sections share a page, the first one names it
+    return sections
 
 
 def _catalog_language(document: pymupdf.Document) -> str | None:

@@ -197,3 +197,19 @@ def test_killing_an_import_midway_leaves_no_half_record_and_no_orphan(tmp_path):
     on_disk = {sha for sha, _ in datadir.stored_files()}
     assert on_disk <= known  # no orphans
     assert list(datadir.tmp_dir.iterdir()) == []
+
+
+def test_pdf_pages_are_labelled_with_their_outline_section(tmp_path, datadir, importer):
+    import pymupdf
+
+    document = pymupdf.open()
+    for text in ("sampul", "pendahuluan", "lanjutan", "bab dua"):
+        document.new_page().insert_text((72, 72), text)
+    document.set_toc([[1, "Pendahuluan", 2], [1, "Bab Dua", 4]])
+    path = tmp_path / "berbab.pdf"
+    document.save(path)
+    [outcome] = importer.run([path])
+    with contextlib.closing(datadir.connect()) as connection:
+        file_id = records.get_record(connection, outcome.record_id)["files"][0]["id"]
+        labels = [(unit["seq"], unit["label"]) for unit in records.text_units(connection, file_id)]
+    assert labels == [(1, None), (2, "Pendahuluan"), (3, "Pendahuluan"), (4, "Bab Dua")]
