@@ -78,31 +78,36 @@ class Importer:
         self.datadir.create()
         with self.datadir.ingest_lock(), contextlib.closing(self.datadir.connect()) as connection:
             sweep(self.datadir, connection)
-            in_flight: dict[str, Path] = {}
-            jobs = self._jobs(expand_paths(paths), connection, in_flight, report)
+            # Copies of a file whose first copy is still being read wait for its outcome.
+            waiting: dict[str, list[Path]] = {}
+            jobs = self._jobs(expand_paths(paths), connection, waiting, report)
             for job, result in ExtractionPool(self.limits, self.pool).run(jobs):
-                in_flight.pop(job.key[0], None)
                 if isinstance(result, Extraction):
-                    report(self._store(connection, job, result))
+                    outcome = self._store(connection, job, result)
                 else:
                     _remove(job.path)
-                    report(ImportOutcome(Path(job.original_name), "refused", sha256=job.key[0], error=result))
+                    outcome = ImportOutcome(Path(job.original_name), "refused", sha256=job.key[0], error=result)
+                report(outcome)
+                for copy in waiting.pop(job.key[0], []):
+                    status = "duplicate" if outcome.status == "imported" else outcome.status
+                    report(dataclasses.replace(outcome, path=copy, status=status))
             sweep(self.datadir, connection)
         return outcomes
 
-    def _jobs(self, files, connection, in_flight: dict[str, Path], report) -> Iterator[Job]:
+    def _jobs(self, files, connection, waiting: dict[str, list[Path]], report) -> Iterator[Job]:
         for path in files:
             try:
-                job = self._prepare(path, connection, in_flight)
+                job = self._prepare(path, connection, waiting)
             except RefusedFile as error:
                 report(ImportOutcome(path, "refused", error=error))
                 continue
             if isinstance(job, ImportOutcome):
                 report(job)
-            else:
+            elif job is not None:
                 yield job
 
-    def _prepare(self, path: Path, connection: sqlite3.Connection, in_flight: dict[str, Path]):
+    def _prepare(self, path: Path, connection: sqlite3.Connection, waiting: dict[str, list[Path]]):
+        """A job for the workers, an outcome known at once, or None for a copy of a file in flight."""
         try:
             size = path.stat().st_size
             if size == 0:
@@ -113,8 +118,9 @@ class Importer:
             existing = records.find_file(connection, sha256)
             if existing is not None:
                 return ImportOutcome(path, "duplicate", record_id=existing["record_id"], sha256=sha256, size=size)
-            if sha256 in in_flight:
-                return ImportOutcome(path, "duplicate", sha256=sha256, size=size)
+            if sha256 in waiting:
+                waiting[sha256].append(path)
+                return None
             copy = self.datadir.tmp_dir / f"{sha256}.{uuid.uuid4().hex}.part"
             if _copy_and_hash(path, copy) != sha256:
                 _remove(copy)
@@ -123,7 +129,7 @@ class Importer:
             if error.errno == errno.ENOSPC:
                 raise StorageFull() from error
             raise UnreadableSource(detail=error.strerror or str(error)) from error
-        in_flight[sha256] = path
+        waiting[sha256] = []
         return Job(key=(sha256, size), path=copy, original_name=str(path))
 
     def _store(self, connection: sqlite3.Connection, job: Job, extraction: Extraction) -> ImportOutcome:

@@ -33,6 +33,7 @@ OPF = epub.NAMESPACES["OPF"]
 CONTAINER = epub.NAMESPACES["CONTAINERNS"]
 _ROLE_ATTRIBUTE = "{%s}role" % OPF  # noqa: UP031
 _FILE_AS_ATTRIBUTE = "{%s}file-as" % OPF  # noqa: UP031
+_COVER_PAGE_MAX_TEXT = 40
 _XML_PARTS_TO_SCREEN = ("application/oebps-package+xml", "application/x-dtbncx+xml")
 
 
@@ -74,6 +75,14 @@ class _TolerantReader(epub.EpubReader):
         super().__init__(name, options)
         self.missing: set[str] = set()
 
+    def _load_container(self):
+        """Use the first rootfile, the default rendition (ebooklib keeps the last one)."""
+        super()._load_container()
+        first = _rootfiles(_safe_parse(self.read_file("META-INF/container.xml"), "META-INF/container.xml"))
+        if first:
+            self.opf_file = first[0]
+            self.opf_dir = posixpath.dirname(first[0])
+
     def read_file(self, name):
         try:
             return super().read_file(name)
@@ -105,11 +114,7 @@ def _screen_package_xml(path: Path) -> None:
         if "META-INF/container.xml" not in names:
             raise CorruptEbook(detail=N_("the EPUB container (META-INF/container.xml) is missing"))
         container = _safe_parse(archive.read("META-INF/container.xml"), "META-INF/container.xml")
-        rootfiles = [
-            element.get("full-path")
-            for element in container.iter("{%s}rootfile" % CONTAINER)  # noqa: UP031
-            if element.get("media-type") == "application/oebps-package+xml" and element.get("full-path")
-        ]
+        rootfiles = _rootfiles(container)
         if not rootfiles or rootfiles[0] not in names:
             raise CorruptEbook(detail=N_("the EPUB package document (OPF) is missing"))
         package = _safe_parse(archive.read(rootfiles[0]), rootfiles[0])
@@ -119,6 +124,14 @@ def _screen_package_xml(path: Path) -> None:
                 name = posixpath.normpath(posixpath.join(base, unquote(item.get("href"))))
                 if name in names:
                     _safe_parse(archive.read(name), name)
+
+
+def _rootfiles(container) -> list[str]:
+    return [
+        element.get("full-path")
+        for element in container.iter("{%s}rootfile" % CONTAINER)  # noqa: UP031
+        if element.get("media-type") == "application/oebps-package+xml" and element.get("full-path")
+    ]
 
 
 def _safe_parse(data: bytes, part: str):
@@ -257,7 +270,11 @@ def _cover_image(book: epub.EpubBook, spine_items) -> bytes | None:
         item = book.get_item_with_id(attrs.get("content", "") or value or "")
         if item is not None and item.get_type() in (ebooklib.ITEM_IMAGE, ebooklib.ITEM_COVER) and item.get_content():
             return item.get_content()
+    # Failing those, the first page's image is the cover only when that page is a cover
+    # page: an image with at most a caption, not a title page with a publisher's logo.
     first = spine_items[0]
+    if len(html_text(first.get_content() or b"")) > _COVER_PAGE_MAX_TEXT:
+        return None
     for source in _image_sources(first.get_content() or b""):
         href = posixpath.normpath(posixpath.join(posixpath.dirname(first.get_name()), unquote(source)))
         item = book.get_item_with_href(href)

@@ -100,12 +100,23 @@ def test_the_same_file_twice_is_stored_once(tmp_path, datadir, importer):
     copy.write_bytes(book.read_bytes())
     outcomes = importer.run([book, copy])
     assert sorted(outcome.status for outcome in outcomes) == ["duplicate", "imported"]
+    assert outcomes[0].record_id == outcomes[1].record_id is not None
     again = importer.run([copy])
     assert [outcome.status for outcome in again] == ["duplicate"]
     assert again[0].record_id == next(o.record_id for o in outcomes if o.status == "imported")
     with contextlib.closing(datadir.connect()) as connection:
         assert records.count_records(connection) == 1
     assert len(list(datadir.files_dir.rglob("*.epub"))) == 1
+
+
+def test_copies_of_a_refused_file_are_all_refused_not_called_present(tmp_path, importer):
+    first = tmp_path / "a" / "terkunci.pdf"
+    second = tmp_path / "b" / "terkunci.pdf"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text("<html>bukan pdf</html>")
+    outcomes = importer.run([first, second])
+    assert [(outcome.status, outcome.reason_code) for outcome in outcomes] == [("refused", "disguised-file")] * 2
 
 
 def test_a_file_over_the_size_limit_is_refused_and_nothing_is_written(tmp_path, datadir):
