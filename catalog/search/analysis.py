@@ -1,40 +1,51 @@
 """Text analysis for the search index: Indonesian, English, and every other script.
 
-Each chain folds case and accents (`Café` = `cafe`). Indonesian words are reduced to their
-root with Sastrawi (`membaca`, `dibaca`, `pembacaan` -> `baca`) behind a cache, since
-stemming is the slow part; English words with the Porter stemmer (`libraries` ->
-`librari` = `library`). Han, Hiragana, Katakana and Hangul characters become one token
-each, so words in scripts written without spaces are still found by their characters
-(as a phrase). The analyzers are pickled into the index, so they hold no stemmer object:
-the stemmer lives in this module and is created on first use.
+Every chain folds case and accents (`Café` = `cafe`). Indonesian words are reduced to their
+root with Sastrawi (`membaca`, `dibaca`, `pembacaan` -> `baca`), English words with the
+Porter stemmer (`libraries` -> `librari` = `library`), each behind a cache because stemming
+is the slow part. Han, Hiragana, Katakana and Hangul characters become one token each, so
+words of scripts written without spaces are found by their characters (as a phrase).
+
+Analysis happens here, in plain Python, before Whoosh sees the text: the index stores the
+resulting terms separated by spaces and splits them with Whoosh's own space tokenizer.
+So the analysis runs once per text (it can run in worker processes), nothing of ours is
+pickled into the index, and the query side applies exactly the same functions.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
-from whoosh.analysis import (
-    CharsetFilter,
-    Filter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.analysis.analyzers import Analyzer
 from whoosh.lang.porter import stem as porter_stem
 from whoosh.support.charset import accent_map
 
-# A word: letters and digits (with inner apostrophes or hyphens), or a single character
-# of a script written without spaces between words.
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-TOKEN_PATTERN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:['’\-][^\W_{_CJK}]+)*")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A word: letters and digits (Indonesian reduplication `anak-anak` kept whole), or a single
+# character of a script written without spaces.
+TOKEN_PATTERN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:-[^\W_{_CJK}]+)*")
 STEM_CACHE_SIZE = 200_000
+LANGUAGES = ("id", "en")
 
 _ENGLISH_STOPWORDS_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the their
 then there these they this to was will with"""
 ENGLISH_STOPWORDS = frozenset(_ENGLISH_STOPWORDS_TEXT.split())
+# Words people do search for, although Sastrawi lists them as function words.
+_INDONESIAN_KEEP = {
+    "akhir",
+    "awal",
+    "baru",
+    "bulan",
+    "hari",
+    "tahun",
+    "tanya",
+    "jawab",
+    "kerja",
+    "lama",
+    "masa",
+    "minta",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,17 +57,15 @@ def _sastrawi():
 
 @functools.lru_cache(maxsize=1)
 def indonesian_stopwords() -> frozenset[str]:
-    """Sastrawi's function words, less content words people search for (`akhir`, `baru`...)."""
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
-    keep = {"akhir", "awal", "baru", "bulan", "hari", "tahun", "tanya", "jawab", "kerja", "lama", "masa", "minta"}
-    return frozenset(StopWordRemoverFactory().get_stop_words()) - keep
+    return frozenset(StopWordRemoverFactory().get_stop_words()) - _INDONESIAN_KEEP
 
 
 @functools.lru_cache(maxsize=STEM_CACHE_SIZE)
 def stem_indonesian(word: str) -> str:
-    """The root of an Indonesian word; words with digits or non-Latin letters are kept as they are."""
-    if not word.isascii() or not word.replace("-", "").isalpha() or len(word) < 4:
+    """The root of an Indonesian word; words with digits or other scripts are kept as they are."""
+    if len(word) < 4 or not word.isascii() or not word.replace("-", "").isalpha():
         return word
     return _sastrawi().stem(word) or word
 
@@ -68,71 +77,62 @@ def stem_english(word: str) -> str:
     return porter_stem(word)
 
 
-class IndonesianStemFilter(Filter):
-    """Replaces each token's text with its Sastrawi root (cached)."""
-
-    def __eq__(self, other):
-        return other is not None and type(other) is type(self)
-
-    def __call__(self, tokens):
-        for token in tokens:
-            if not token.stopped:
-                token.text = stem_indonesian(token.text)
-            yield token
+def fold(text: str) -> str:
+    """Lower case without accents: `Café` -> `cafe`."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    return unicodedata.normalize("NFC", lowered).translate(accent_map)
 
 
-class IndonesianStopFilter(StopFilter):
-    """Whoosh's StopFilter with Sastrawi's list, loaded when first used (not pickled)."""
-
-    def __init__(self) -> None:
-        super().__init__(stoplist=(), minsize=1)
-
-    def __getstate__(self):
-        return {}
-
-    def __setstate__(self, state):
-        self.__init__()
-
-    def __call__(self, tokens):
-        self.stops = indonesian_stopwords()
-        return super().__call__(tokens)
+def words(text: str) -> list[str]:
+    """The folded words of a text, unstemmed, stopwords kept (for phrases and spelling)."""
+    return TOKEN_PATTERN.findall(fold(text))
 
 
-def _tokenizer() -> RegexTokenizer:
-    return RegexTokenizer(TOKEN_PATTERN)
-
-
-def indonesian_analyzer() -> Analyzer:
-    folded = _tokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-    return folded | IndonesianStopFilter() | IndonesianStemFilter()
-
-
-def english_analyzer() -> Analyzer:
-    return (
-        _tokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(stoplist=ENGLISH_STOPWORDS, minsize=1)
-        | StemFilter(stemfn=stem_english, cachesize=0)
-    )
-
-
-def plain_analyzer() -> Analyzer:
-    """For other languages and exact-ish fields: words folded, nothing removed or stemmed."""
-    return _tokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-
-
-ANALYZERS = {"id": indonesian_analyzer, "en": english_analyzer}
-
-
-def analyzer_for(language: str | None) -> Analyzer:
-    """The chain for a BCP 47 tag: `id`/`in`/`ms`-like Indonesian, `en`, else plain."""
-    primary = (language or "").split("-", 1)[0].lower()
+def language_of(tag: str | None) -> str | None:
+    """`id`, `in`, `id-ID` -> `id`; `en-US` -> `en`; others -> None (no stemming)."""
+    primary = (tag or "").split("-", 1)[0].lower()
     if primary == "in":
         primary = "id"
-    return ANALYZERS.get(primary, plain_analyzer)()
+    return primary if primary in LANGUAGES else None
 
 
 def terms(text: str, language: str | None) -> list[str]:
-    """The index terms a text yields in *language* (for tests and query analysis)."""
-    return [token.text for token in analyzer_for(language)(text) if not getattr(token, "stopped", False)]
+    """The index terms of a text in *language* (a BCP 47 tag), in order."""
+    chain = language_of(language)
+    tokens = words(text)
+    if chain == "id":
+        stops = indonesian_stopwords()
+        return [stem_indonesian(token) for token in tokens if token not in stops]
+    if chain == "en":
+        return [stem_english(token) for token in tokens if token not in ENGLISH_STOPWORDS]
+    return tokens
+
+
+def query_variants(word: str) -> set[str]:
+    """Every term a query word may have become in a book of any language."""
+    folded = fold(word)
+    variants = {folded}
+    if folded not in indonesian_stopwords():
+        variants.add(stem_indonesian(folded))
+    if folded not in ENGLISH_STOPWORDS:
+        variants.add(stem_english(folded))
+    return variants
+
+
+_INDONESIAN_MARKERS = frozenset(
+    "yang dan di ini itu dengan untuk tidak dari dalam akan pada juga ke karena oleh".split()
+)
+_ENGLISH_MARKERS = frozenset("the and of to in is that for it with as was on are by this be from".split())
+
+
+def detect_language(text: str, sample_chars: int = 20_000) -> str | None:
+    """`id` or `en` from the share of common function words in a sample, else None."""
+    sample = words(text[:sample_chars])
+    if len(sample) < 20:
+        return None
+    indonesian = sum(token in _INDONESIAN_MARKERS for token in sample)
+    english = sum(token in _ENGLISH_MARKERS for token in sample)
+    best, count = ("id", indonesian) if indonesian >= english else ("en", english)
+    return best if count >= max(3, len(sample) // 50) else None
