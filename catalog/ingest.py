@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from catalog import db, records
+from catalog import db, records, search
 from catalog.datadir import DataDir, write_atomically
 from catalog.errors import CatalogError, EmptyFile, FileTooLarge, RefusedFile, StorageFull, UnreadableSource
 from catalog.extract import Extraction, Limits
 from catalog.i18n import N_
+from catalog.search.index import SearchIndex
 from catalog.workers import ExtractionPool, Job, PoolSettings
 
 _CHUNK = 1024 * 1024
@@ -59,10 +60,11 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 class Importer:
-    def __init__(self, datadir: DataDir, limits: Limits, pool: PoolSettings) -> None:
+    def __init__(self, datadir: DataDir, limits: Limits, pool: PoolSettings, index: SearchIndex | None = None) -> None:
         self.datadir = datadir
         self.limits = limits
         self.pool = pool
+        self.index = index
 
     def run(
         self, paths: Iterable[Path], on_outcome: Callable[[ImportOutcome], None] | None = None
@@ -92,6 +94,10 @@ class Importer:
                     status = "duplicate" if outcome.status == "imported" else outcome.status
                     report(dataclasses.replace(outcome, path=copy, status=status))
             sweep(self.datadir, connection)
+            if self.index is not None:
+                imported = [outcome.record_id for outcome in outcomes if outcome.status == "imported"]
+                search.index_records(self.index, connection, imported)
+                search.ensure_index(self.index, connection)
         return outcomes
 
     def _jobs(self, files, connection, waiting: dict[str, list[Path]], report) -> Iterator[Job]:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
 
+from catalog import search as search_engine
 from catalog.datadir import DataDir
 from ebookserver import database, i18n
 from ebookserver.settings import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, overrides: Mapping[str, Any] | None = None, check_index: bool = True
+) -> Flask:
     settings = settings or load_settings(overrides=overrides)
     app = Flask(__name__)
     app.config["EBOOKSERVER"] = settings
     app.config["DATADIR"] = DataDir(settings.data_dir)
     app.config["DATADIR"].create()
+    app.config["SEARCH_INDEX"] = search_engine.open_index(app.config["DATADIR"])
+    if check_index:
+        _check_index_in_background(app)
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -48,9 +57,10 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | 
         }
 
     database.init_app(app)
-    from ebookserver.views import errors, health, opac
+    from ebookserver.views import api, errors, health, opac
 
     app.register_blueprint(opac.blueprint)
+    app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     errors.register(app)
     return app
@@ -63,3 +73,16 @@ def _translate(message: str) -> str:
 
 def _translate_plural(singular: str, plural: str, n: int) -> str:
     return i18n.translations(i18n.normalise_language(g.get("language"))).ngettext(singular, plural, n)
+
+
+def _check_index_in_background(app: Flask) -> None:
+    """At start, rebuild a missing, stale or corrupt index without holding up the server."""
+
+    def check() -> None:
+        with contextlib.closing(app.config["DATADIR"].connect()) as connection:
+            state = search_engine.ensure_index(app.config["SEARCH_INDEX"], connection)
+        app.config["INDEX_CHECK"] = state
+        logging.getLogger("ebookserver.search").info("search index at start: %s", state)
+
+    app.config["INDEX_CHECK"] = "checking"
+    threading.Thread(target=check, name="index-check", daemon=True).start()

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from catalog import records
+from catalog import search as search_engine
 from catalog.datadir import DataDir
 from catalog.errors import CatalogError
 from catalog.ingest import Importer, ImportOutcome, expand_paths
@@ -73,7 +74,9 @@ def init(context: Context) -> None:
 def import_(context: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Import EPUB and PDF files, and folders of them (recursively)."""
     _ = context.gettext
-    importer = Importer(context.datadir, context.settings.limits(), context.settings.pool())
+    context.datadir.create()
+    index = search_engine.open_index(context.datadir)
+    importer = Importer(context.datadir, context.settings.limits(), context.settings.pool(), index)
     show_progress = sys.stderr.isatty()
     total = sum(1 for _path in expand_paths(paths)) if show_progress else 0
     with (
@@ -172,6 +175,53 @@ def show(context: Context, record_id: int, as_json: bool) -> None:
             value = _("yes") if value else _("no")
         if value not in (None, ""):
             click.echo(f"{label}: {value}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (the same as /api/v1/search).")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Books per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of results.")
+@click.option(
+    "--sort", type=click.Choice(sorted(search_engine.service.SORTS)), default="relevance", help="Order of results."
+)
+@pass_context
+def search(context: Context, query: str, as_json: bool, limit: int, page: int, sort: str) -> None:
+    """Search the catalogue and the text inside every book."""
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        index = search_engine.open_index(context.datadir)
+        search_engine.ensure_index(index, connection)
+        result = search_engine.search(
+            index, connection, search_engine.SearchRequest(query, page=page, page_size=limit, sort=sort)
+        )
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    click.echo(_("%(total)d books found.") % {"total": result["total"]})
+    if result["suggestion"]:
+        click.echo(_("Did you mean: %(suggestion)s?") % {"suggestion": result["suggestion"]})
+    for hit in result["hits"]:
+        authors = "; ".join(hit["authors"])
+        click.echo(f"\n[{hit['id']}] {hit['title']}" + (f" — {authors}" if authors else ""))
+        for found in hit["snippets"]:
+            where = (
+                _("p. %(page)d") % {"page": found["page"]}
+                if "page" in found
+                else _("ch. %(chapter)d") % {"chapter": found["chapter"]}
+            )
+            click.echo(f"    {where}: {found['text']}")
+        if hit["more_matches"]:
+            click.echo("    " + _("and %(count)d more places in this book") % {"count": hit["more_matches"]})
+
+
+@main.command()
+@pass_context
+def reindex(context: Context) -> None:
+    """Rebuild the search index from the catalogue while searches continue."""
+    with context.open_catalogue() as connection:
+        count = search_engine.rebuild_index(search_engine.open_index(context.datadir), connection)
+    click.echo(context.gettext("Search index rebuilt: %(count)d books.") % {"count": count})
 
 
 @main.command()

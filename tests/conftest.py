@@ -67,7 +67,7 @@ def settings(tmp_path: Path):
 
 @pytest.fixture
 def app(settings):
-    application = create_app(settings)
+    application = create_app(settings, check_index=False)
     application.config["TESTING"] = True
     return application
 

@@ -27,8 +27,15 @@ def healthz():
         }
     except sqlite3.Error as error:
         report["database"] = {"ok": False, "error": str(error)}
-    index_present = datadir.index_dir.is_dir() and any(datadir.index_dir.iterdir())
-    report["index"] = {"ok": True, "present": index_present, "path": str(datadir.index_dir)}
+    index = current_app.config["SEARCH_INDEX"]
+    meta = index.meta()
+    report["index"] = {
+        "ok": bool(meta) and meta.get("records") == report["database"].get("records"),
+        "check_at_start": current_app.config.get("INDEX_CHECK"),
+        "records": meta.get("records"),
+        "schema_version": meta.get("schema_version"),
+        "path": str(datadir.index_dir),
+    }
     if not report["database"].get("ok"):
         report["status"] = "error"
     return jsonify(report), 200 if report["status"] == "ok" else 503

@@ -15,7 +15,9 @@ from tests.builders import make_epub, make_pdf
 
 def _import(app, *paths):
     settings = app.config["EBOOKSERVER"]
-    return Importer(app.config["DATADIR"], settings.limits(), settings.pool()).run(list(paths))
+    return Importer(app.config["DATADIR"], settings.limits(), settings.pool(), app.config["SEARCH_INDEX"]).run(
+        list(paths)
+    )
 
 
 def test_empty_catalogue_page_is_in_indonesian_by_default(client):

@@ -1,0 +1,110 @@
+"""What the index holds for a record: one record document and one document per page or chapter.
+
+The record document carries the metadata and the whole text (so a book matches when its
+words are anywhere in it, and facets count books, not pages); the unit documents carry
+each page's or chapter's text with positions, so a hit can say where it is. All text is
+analysed here (see `analysis`) and stored as space-separated terms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import zlib
+from collections.abc import Iterator
+
+from catalog.search.analysis import detect_language, terms, words
+
+DDC_CLASSES = ("000", "100", "200", "300", "400", "500", "600", "700", "800", "900")
+
+
+@dataclasses.dataclass
+class RecordDocuments:
+    record_id: int
+    record: dict
+    units: list[dict]
+
+
+def ddc_class(ddc: str | None) -> str | None:
+    """`398.2` -> `300`: the main class a DDC number belongs to."""
+    if ddc and ddc[:1].isdigit():
+        return ddc[0] + "00"
+    return None
+
+
+def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocuments | None:
+    row = connection.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+    if row is None:
+        return None
+    people = [r["name"] for r in connection.execute("SELECT name FROM contributors WHERE record_id = ?", (record_id,))]
+    subjects = [r["term"] for r in connection.execute("SELECT term FROM subjects WHERE record_id = ?", (record_id,))]
+    identifiers = [
+        r["value"] for r in connection.execute("SELECT value FROM identifiers WHERE record_id = ?", (record_id,))
+    ]
+    files = connection.execute(
+        "SELECT id, format, licence FROM ebook_files WHERE record_id = ? ORDER BY id", (record_id,)
+    ).fetchall()
+    texts = []
+    for file in files:
+        for unit in connection.execute(
+            "SELECT seq, text_z FROM text_units WHERE file_id = ? ORDER BY seq", (file["id"],)
+        ):
+            texts.append((file["id"], unit["seq"], zlib.decompress(unit["text_z"]).decode("utf-8")))
+    language = row["language"] or detect_language(" ".join(text for *_, text in texts[:20]))
+    unit_documents = []
+    content: list[str] = []
+    vocabulary: set[str] = set()
+    for file_id, seq, text in texts:
+        unit_terms = terms(text, language)
+        if not unit_terms:
+            continue
+        content.extend(unit_terms)
+        vocabulary.update(words(text))
+        unit_documents.append(
+            {"record_id": str(record_id), "file_id": file_id, "seq": seq, "text": " ".join(unit_terms)}
+        )
+    metadata_text = " ".join(filter(None, [row["title"], row["subtitle"], *people, *subjects, row["publisher"]]))
+    vocabulary.update(words(metadata_text))
+    record = {
+        "id": str(record_id),
+        "title": _analysed(row["title"], language),
+        "subtitle": _analysed(row["subtitle"], language),
+        "authors": _analysed(" ".join(people), language),
+        "subjects": _analysed(" ".join(subjects), language),
+        "publisher": _analysed(row["publisher"], language),
+        "description": _analysed(row["description"], language),
+        "content": " ".join(content),
+        "spelling": " ".join(sorted(word for word in vocabulary if 3 <= len(word) <= 30 and word.isalpha())),
+        "identifiers": " ".join(_identifier_forms(identifiers)),
+        "language": (language or "und").split("-", 1)[0].lower(),
+        "format": " ".join(sorted({file["format"] for file in files})) or "print",
+        "ddc": row["ddc"] or "",
+        "ddc_class": ddc_class(row["ddc"]) or "none",
+        "year": row["year"] if row["year"] is not None else -1,
+        "availability": "open" if any(file["licence"] == "open-access" for file in files) else "licensed",
+        "title_sort": (row["title"] or "").casefold()[:200],
+        "added": row["created_at"],
+    }
+    return RecordDocuments(record_id, record, unit_documents)
+
+
+def all_documents(connection: sqlite3.Connection) -> Iterator[RecordDocuments]:
+    for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id").fetchall():
+        documents = documents_for(connection, record_id)
+        if documents is not None:
+            yield documents
+
+
+def _analysed(text: str | None, language: str | None) -> str:
+    return " ".join(terms(text, language)) if text else ""
+
+
+def _identifier_forms(identifiers: list[str]) -> list[str]:
+    forms = []
+    for value in identifiers:
+        folded = value.strip().lower()
+        forms.append(folded.replace(" ", ""))
+        compact = folded.replace("-", "").replace(" ", "")
+        if compact != folded:
+            forms.append(compact)
+    return forms

@@ -1,0 +1,255 @@
+"""The Whoosh index behind a small interface: add or replace records, remove them, search,
+rebuild — with one writer at a time and searchers that never see a half-written index.
+
+Layout: `index/gen-<n>/` holds a complete index (two Whoosh indexes, `records` and
+`units`, plus `meta.json`); the symbolic link `index/current` names the one in use.
+A rebuild writes a new generation and swaps the link atomically, so searches go on
+against the old one until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import LockError
+
+from catalog.search.documents import RecordDocuments
+
+SCHEMA_VERSION = 1
+log = logging.getLogger("ebookserver.search")
+
+
+def record_schema() -> Schema:
+    terms = SpaceSeparatedTokenizer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=terms, field_boost=5.0),
+        subtitle=TEXT(analyzer=terms, field_boost=2.5),
+        authors=TEXT(analyzer=terms, field_boost=3.0),
+        subjects=TEXT(analyzer=terms, field_boost=2.0),
+        publisher=TEXT(analyzer=terms, field_boost=1.5),
+        description=TEXT(analyzer=terms, field_boost=1.2),
+        content=TEXT(analyzer=terms),
+        spelling=TEXT(analyzer=terms, phrase=False),  # the collection's own words, unstemmed
+        identifiers=TEXT(analyzer=terms, phrase=False, field_boost=5.0),
+        language=ID(sortable=True),
+        format=TEXT(analyzer=terms, phrase=False, sortable=True),
+        ddc=ID(),
+        ddc_class=ID(sortable=True),
+        year=NUMERIC(sortable=True, signed=True),
+        availability=ID(sortable=True),
+        title_sort=ID(sortable=True),
+        added=ID(sortable=True),
+    )
+
+
+def unit_schema() -> Schema:
+    return Schema(
+        record_id=ID(stored=True),
+        file_id=STORED(),
+        seq=NUMERIC(stored=True),
+        text=TEXT(analyzer=SpaceSeparatedTokenizer()),
+    )
+
+
+class SearchIndex:
+    """One per data directory and process. Thread-safe: writes are serialised by a lock
+    (and across processes by Whoosh's own lock, waited for); searches share one searcher
+    pair under a lock, refreshed when another writer has committed."""
+
+    def __init__(self, root: Path, write_timeout: float = 60.0) -> None:
+        self.root = Path(root)
+        self.write_timeout = write_timeout
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._searchers: tuple | None = None
+        self._generation: Path | None = None
+
+    # --- generations -------------------------------------------------------------------
+
+    @property
+    def current_link(self) -> Path:
+        return self.root / "current"
+
+    def current(self) -> Path | None:
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        path = self.root / target
+        return path if path.is_dir() else None
+
+    def meta(self) -> dict:
+        generation = self.current()
+        if generation is None:
+            return {}
+        try:
+            return json.loads((generation / "meta.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def state(self, record_count: int) -> str:
+        """`ok`, `missing`, `stale` (schema or record count differ) or `corrupt`."""
+        generation = self.current()
+        if generation is None:
+            return "missing"
+        meta = self.meta()
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            return "stale"
+        try:
+            records, units = self._open(generation)
+            with records.searcher() as searcher:
+                count = searcher.doc_count()
+            units.doc_count()
+        except Exception:  # noqa: BLE001 - any failure to open means the files are damaged
+            return "corrupt"
+        return "ok" if count == record_count else "stale"
+
+    def _new_generation(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f"gen-{time.time_ns()}"
+        path.mkdir()
+        storage = FileStorage(str(path))
+        storage.create_index(record_schema(), indexname="records")
+        storage.create_index(unit_schema(), indexname="units")
+        return path
+
+    def _publish(self, generation: Path, record_count: int) -> None:
+        meta = {"schema_version": SCHEMA_VERSION, "records": record_count, "built_at": time.time()}
+        (generation / "meta.json").write_text(json.dumps(meta))
+        link = self.root / f".current-{time.time_ns()}"
+        os.symlink(generation.name, link)
+        os.replace(link, self.current_link)
+        for old in self.root.glob("gen-*"):
+            if old != generation:
+                shutil.rmtree(old, ignore_errors=True)  # open readers keep their (unlinked) files
+
+    def _open(self, generation: Path):
+        storage = FileStorage(str(generation), supports_mmap=False)
+        return storage.open_index("records"), storage.open_index("units")
+
+    # --- writing -----------------------------------------------------------------------
+
+    def ensure(self, record_count: int, source: Callable[[], Iterable[RecordDocuments]]) -> str:
+        """Rebuild the index when it is missing, stale or corrupt; returns the state found."""
+        found = self.state(record_count)
+        if found != "ok":
+            log.warning("search index is %s; rebuilding it from the catalogue (%d records)", found, record_count)
+            self.rebuild(source())
+        return found
+
+    def rebuild(self, documents: Iterable[RecordDocuments]) -> int:
+        """Build a complete new generation from *documents*, then swap it in."""
+        with self._write_lock:
+            generation = self._new_generation()
+            try:
+                records, units = self._open(generation)
+                record_writer = records.writer(limitmb=64)
+                unit_writer = units.writer(limitmb=64)
+                count = 0
+                for document in documents:
+                    record_writer.add_document(**document.record)
+                    for unit in document.units:
+                        unit_writer.add_document(**unit)
+                    count += 1
+                unit_writer.commit()
+                record_writer.commit()
+                self._publish(generation, count)
+            except BaseException:
+                shutil.rmtree(generation, ignore_errors=True)
+                raise
+        self._close_searchers()
+        return count
+
+    def update(self, documents: Iterable[RecordDocuments], removed: Iterable[int] = ()) -> None:
+        """Add or replace records and remove others, in one commit of each index."""
+        documents, removed = list(documents), [str(record_id) for record_id in removed]
+        if not documents and not removed:
+            return
+        with self._write_lock:
+            generation = self.current()
+            if generation is None:
+                generation = self._new_generation()
+                self._publish(generation, 0)
+            records, units = self._open(generation)
+            record_writer = self._writer(records)
+            try:
+                unit_writer = self._writer(units)
+            except BaseException:
+                record_writer.cancel()
+                raise
+            try:
+                for record_id in removed:
+                    record_writer.delete_by_term("id", record_id)
+                    unit_writer.delete_by_term("record_id", record_id)
+                for document in documents:
+                    unit_writer.delete_by_term("record_id", str(document.record_id))
+                    for unit in document.units:
+                        unit_writer.add_document(**unit)
+                    record_writer.update_document(**document.record)
+            except BaseException:
+                unit_writer.cancel()
+                record_writer.cancel()
+                raise
+            unit_writer.commit()
+            record_writer.commit()
+            with records.searcher() as searcher:
+                count = searcher.doc_count()
+            meta = {**self.meta(), "records": count}
+            (generation / "meta.json").write_text(json.dumps(meta))
+
+    def _writer(self, index):
+        deadline = time.monotonic() + self.write_timeout
+        while True:
+            try:
+                return index.writer(limitmb=64)
+            except LockError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    # --- reading -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def searchers(self):
+        """(record searcher, unit searcher), exclusive to the caller while the block runs."""
+        with self._read_lock:
+            generation = self.current()
+            if generation is None:
+                yield None
+                return
+            if self._searchers is None or generation != self._generation:
+                self._close_searchers_locked()
+                records, units = self._open(generation)
+                self._searchers = (records.searcher(), units.searcher())
+                self._generation = generation
+            else:
+                record_searcher, unit_searcher = self._searchers
+                if not record_searcher.up_to_date() or not unit_searcher.up_to_date():
+                    self._searchers = (record_searcher.refresh(), unit_searcher.refresh())
+            yield self._searchers
+
+    def _close_searchers(self) -> None:
+        with self._read_lock:
+            self._close_searchers_locked()
+
+    def _close_searchers_locked(self) -> None:
+        if self._searchers is not None:
+            for searcher in self._searchers:
+                searcher.close()
+        self._searchers = None
+        self._generation = None
+
+    def close(self) -> None:
+        self._close_searchers()

@@ -1,0 +1,242 @@
+"""A search from end to end: parse, match records, count facets, find where in each book,
+suggest a spelling. Returns the plain dictionary that `ebookserver search --json` and
+`GET /api/v1/search` print."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import zlib
+
+from whoosh import query as wq
+from whoosh import sorting
+
+from catalog.search import compile as compiler
+from catalog.search.analysis import fold, language_of, query_variants, terms
+from catalog.search.index import SearchIndex
+from catalog.search.query import Phrase, Word, parse
+from catalog.search.snippets import snippet
+
+FACETS = ("language", "format", "ddc_class", "year", "availability")
+SORTS = {"relevance": None, "title": ("title_sort", False), "newest": ("added", True), "year": ("year", True)}
+MAX_PAGE_SIZE = 100
+SNIPPETS_PER_HIT = 3
+SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer books than this
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchRequest:
+    text: str
+    page: int = 1
+    page_size: int = 10
+    sort: str = "relevance"
+    filters: tuple[tuple[str, str], ...] = ()  # (facet, value), e.g. ("language", "id")
+
+
+def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRequest) -> dict:
+    page_size = min(max(request.page_size, 1), MAX_PAGE_SIZE)
+    page = max(request.page, 1)
+    parsed = parse(request.text)
+    empty = {
+        "query": request.text,
+        "total": 0,
+        "page": page,
+        "page_size": page_size,
+        "pages": 0,
+        "hits": [],
+        "facets": {name: [] for name in FACETS},
+        "suggestion": None,
+        "message": None,
+    }
+    with index.searchers() as searchers:
+        if searchers is None:
+            return {**empty, "message": "index-missing"}
+        record_searcher, unit_searcher = searchers
+        compiled = compiler.record_query(parsed, record_searcher)
+        if compiled is None:
+            return {**empty, "message": "empty-query"}
+        filters = _filters(request.filters)
+        sort = SORTS.get(request.sort) or None
+        results = record_searcher.search_page(
+            compiled,
+            page,
+            pagelen=page_size,
+            filter=filters,
+            sortedby=sort[0] if sort else None,
+            reverse=sort[1] if sort else False,
+            groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS},
+        )
+        total = results.total
+        hits = []
+        wanted_units = compiler.unit_query(parsed, record_searcher)
+        wanted_terms = _wanted_terms(parsed)
+        for hit in results:
+            record_id = int(hit["id"])
+            hits.append({"id": record_id, "score": round(hit.score or 0.0, 4), "record_id_str": hit["id"]})
+        facets = {name: _facet_counts(results.results, name) for name in FACETS}
+        for hit in hits:
+            hit.update(_where(unit_searcher, connection, hit.pop("record_id_str"), wanted_units, wanted_terms))
+        suggestion = _suggestion(record_searcher, parsed, request.text) if total < SUGGEST_BELOW else None
+    _add_metadata(connection, hits)
+    return {
+        **empty,
+        "total": total,
+        "pages": (total + page_size - 1) // page_size,
+        "hits": hits,
+        "facets": facets,
+        "suggestion": suggestion,
+        "message": None if total else "no-results",
+    }
+
+
+def _filters(filters) -> wq.Query | None:
+    parts = []
+    for name, value in filters:
+        if name not in FACETS or value in (None, ""):
+            continue
+        if name == "year":
+            try:
+                year = int(value)
+            except ValueError:
+                continue
+            parts.append(wq.NumericRange("year", year, year))
+        else:
+            parts.append(wq.Term(name, str(value).lower()))
+    return wq.And(parts) if parts else None
+
+
+def _facet_counts(results, name: str) -> list[dict]:
+    counts = results.groups(name)
+    items = [{"value": _facet_value(name, key), "count": count} for key, count in counts.items()]
+    return sorted(items, key=lambda item: (-item["count"], str(item["value"])))
+
+
+def _facet_value(name: str, key):
+    if isinstance(key, bytes):
+        key = key.decode("utf-8")
+    if name == "year":
+        return None if key in (-1, None) else key
+    if name == "format":
+        return key
+    return key
+
+
+def _wanted_terms(parsed) -> set[str]:
+    wanted: set[str] = set()
+    for clause in parsed.clauses:
+        for item in getattr(clause, "clauses", (clause,)):
+            if isinstance(item, Word) and item.field is None:
+                wanted |= query_variants(item.text)
+                if item.prefix or len(item.text) >= compiler.PARTIAL_WORD_MIN:
+                    wanted.add("\0prefix:" + fold(item.text))
+            elif isinstance(item, Phrase) and item.field is None:
+                for word in item.words:
+                    wanted |= query_variants(word)
+    return wanted
+
+
+def _where(unit_searcher, connection, record_id: str, wanted_units, wanted_terms) -> dict:
+    """The best pages/chapters of one book for the query, and how many more there are."""
+    if wanted_units is None:
+        return {"snippets": [], "more_matches": 0}
+    restricted = wq.And([wq.Term("record_id", record_id), wanted_units])
+    results = unit_searcher.search(restricted, limit=SNIPPETS_PER_HIT)
+    matched = len(results)
+    snippets = []
+    prefixes = {term.split(":", 1)[1] for term in wanted_terms if term.startswith("\0prefix:")}
+    plain = {term for term in wanted_terms if not term.startswith("\0")}
+    for hit in results:
+        row = connection.execute(
+            "SELECT t.seq, t.label, t.text_z, f.format, r.language FROM text_units t"
+            " JOIN ebook_files f ON f.id = t.file_id JOIN records r ON r.id = f.record_id"
+            " WHERE t.file_id = ? AND t.seq = ?",
+            (hit["file_id"], hit["seq"]),
+        ).fetchone()
+        if row is None:
+            continue
+        text = zlib.decompress(row["text_z"]).decode("utf-8")
+        found = snippet(text, _expand(plain, prefixes, text, row["language"]), row["language"])
+        if found is None:
+            continue
+        location = {"page": row["seq"]} if row["format"] == "pdf" else {"chapter": row["seq"]}
+        snippets.append({**found, **location, "label": row["label"]})
+    return {"snippets": snippets, "more_matches": max(matched - len(snippets), 0)}
+
+
+def _expand(plain: set[str], prefixes: set[str], text: str, language: str | None) -> set[str]:
+    if not prefixes:
+        return plain
+    extra = {
+        term
+        for word in set(fold(text).split())
+        if any(word.startswith(prefix) for prefix in prefixes)
+        for term in [word, *terms(word, language)]
+    }
+    return plain | extra
+
+
+def _suggestion(searcher, parsed, text: str) -> str | None:
+    """`did you mean …?`: the query with unknown words replaced by known words one edit away.
+
+    Candidates (a letter deleted, swapped, replaced or inserted) are looked up in the
+    collection's own vocabulary; the most common wins. A few hundred dictionary lookups
+    cost milliseconds, where a scan of the whole vocabulary costs seconds.
+    """
+    reader = searcher.reader()
+    replacements = {}
+    for word in parsed.positive_words():
+        folded = fold(word.text)
+        if len(folded) < 4 or not folded.isalpha() or compiler.is_stopword(folded):
+            continue
+        if reader.doc_frequency("spelling", folded):
+            continue
+        scored = [(reader.doc_frequency("spelling", candidate), candidate) for candidate in _edits(folded)]
+        best = max(scored, default=(0, None))
+        if best[0]:
+            replacements[word.text] = best[1]
+    if not replacements:
+        return None
+    corrected = text
+    for original, replacement in replacements.items():
+        corrected = corrected.replace(original, replacement)
+    return corrected if corrected != text else None
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _edits(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {left + right[1:] for left, right in splits if right}
+    swaps = {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+    replaces = {left + letter + right[1:] for left, right in splits if right for letter in _LETTERS}
+    inserts = {left + letter + right for left, right in splits for letter in _LETTERS}
+    return (deletes | swaps | replaces | inserts) - {word}
+
+
+def _add_metadata(connection: sqlite3.Connection, hits: list[dict]) -> None:
+    for hit in hits:
+        row = connection.execute("SELECT title, subtitle, language, year FROM records WHERE id = ?", (hit["id"],))
+        record = row.fetchone()
+        if record is None:
+            continue
+        authors = [
+            r["name"]
+            for r in connection.execute(
+                "SELECT name FROM contributors WHERE record_id = ? AND creator = 1 ORDER BY position", (hit["id"],)
+            )
+        ]
+        files = connection.execute(
+            "SELECT format, pages FROM ebook_files WHERE record_id = ? ORDER BY id LIMIT 1", (hit["id"],)
+        ).fetchone()
+        hit.update(
+            title=record["title"],
+            subtitle=record["subtitle"],
+            authors=authors,
+            language=record["language"],
+            year=record["year"],
+            format=files["format"] if files else None,
+        )
+
+
+__all__ = ["SearchRequest", "language_of", "search"]
