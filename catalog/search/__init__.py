@@ -8,6 +8,7 @@ search(index, connection, SearchRequest("membaca buku"))  # -> dict (see service
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 
@@ -27,13 +28,14 @@ def record_count(connection: sqlite3.Connection) -> int:
     return connection.execute("SELECT count(*) FROM records").fetchone()[0]
 
 
-def ensure_index(index: SearchIndex, connection: sqlite3.Connection) -> str:
+def ensure_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> str:
     """Check the index against the database and rebuild it if needed; returns what was found."""
-    return index.ensure(record_count(connection), lambda: all_documents(connection))
+    return index.ensure(record_count(connection), lambda: all_documents(connection, processes or os.cpu_count() or 1))
 
 
-def rebuild_index(index: SearchIndex, connection: sqlite3.Connection) -> int:
-    return index.rebuild(all_documents(connection))
+def rebuild_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> int:
+    """Rebuild from the database, analysing texts in `processes` worker processes (default: one per core)."""
+    return index.rebuild(all_documents(connection, processes or os.cpu_count() or 1))
 
 
 def index_records(

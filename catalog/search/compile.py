@@ -23,18 +23,18 @@ def is_stopword(word: str) -> bool:
     return folded in indonesian_stopwords() or folded in ENGLISH_STOPWORDS
 
 
-def record_query(parsed: Query, searcher) -> wq.Query | None:
+def record_query(parsed: Query, vocabulary) -> wq.Query | None:
     """The query over record documents, or None when nothing searchable is left."""
-    return _combine([_record_clause(clause, searcher) for clause in parsed.clauses])
+    return _combine([_record_clause(clause, vocabulary) for clause in parsed.clauses])
 
 
-def unit_query(parsed: Query, searcher) -> wq.Query | None:
+def unit_query(parsed: Query, vocabulary) -> wq.Query | None:
     """The text-only part of the query, over page/chapter documents (for where the hits are)."""
     parts = []
     for clause in parsed.clauses:
         items = clause.clauses if isinstance(clause, Any_) else (clause,)
         subqueries = [
-            q for q in (_text_clause(item, "text", searcher) for item in items if _is_content(item)) if q is not None
+            q for q in (_text_clause(item, "text", vocabulary) for item in items if _is_content(item)) if q is not None
         ]
         if subqueries:
             parts.append(wq.Or(subqueries))
@@ -53,23 +53,23 @@ def _combine(parts: list) -> wq.Query | None:
     return wq.And(positives + negatives) if len(positives) + len(negatives) > 1 else positives[0]
 
 
-def _record_clause(clause, searcher):
+def _record_clause(clause, vocabulary):
     if isinstance(clause, Not):
-        inner = _record_clause(clause.clause, searcher)
+        inner = _record_clause(clause.clause, vocabulary)
         return wq.Not(inner) if inner is not None else None
     if isinstance(clause, Any_):
-        options = [q for q in (_record_clause(item, searcher) for item in clause.clauses) if q is not None]
+        options = [q for q in (_record_clause(item, vocabulary) for item in clause.clauses) if q is not None]
         return wq.Or(options) if options else None
     if isinstance(clause, YearRange):
         return wq.NumericRange("year", clause.start, clause.end)
     if isinstance(clause, Word) and clause.field in ("isbn", "language", "format", "ddc"):
         return _exact(clause)
     if clause.field in FIELD_TARGETS:
-        options = [_text_clause(clause, field, searcher) for field in FIELD_TARGETS[clause.field]]
+        options = [_text_clause(clause, field, vocabulary) for field in FIELD_TARGETS[clause.field]]
         options = [q for q in options if q is not None]
         return wq.Or(options) if options else None
     fields = (*METADATA_FIELDS, "content")
-    options = [q for q in (_text_clause(clause, field, searcher) for field in fields) if q is not None]
+    options = [q for q in (_text_clause(clause, field, vocabulary) for field in fields) if q is not None]
     if isinstance(clause, Word):
         options.append(wq.Term("identifiers", fold(clause.text).replace("-", "")))
     return wq.Or(options) if options else None
@@ -86,7 +86,7 @@ def _exact(word: Word):
     return wq.Or([wq.Term("ddc", value), wq.Prefix("ddc", value)])
 
 
-def _text_clause(clause, field: str, searcher):
+def _text_clause(clause, field: str, vocabulary):
     if isinstance(clause, Phrase):
         steps = [_variants(field, word) for word in clause.words if not is_stopword(word)]
         steps = [step for step in steps if step is not None]
@@ -94,12 +94,12 @@ def _text_clause(clause, field: str, searcher):
             return None
         return wq.Sequence(steps) if len(steps) > 1 else steps[0]
     if clause.prefix:
-        return _expanded_prefix(field, clause.text, searcher)
+        return _expanded_prefix(field, clause.text, vocabulary)
     if is_stopword(clause.text):
         return None
     options = [_variants(field, clause.text)]
     if len(clause.text) >= PARTIAL_WORD_MIN and clause.text.isalpha():
-        options.append(_expanded_prefix(field, clause.text, searcher))
+        options.append(_expanded_prefix(field, clause.text, vocabulary))
     return wq.Or([option for option in options if option is not None])
 
 
@@ -108,16 +108,11 @@ def _variants(field: str, word: str):
     return wq.Or([wq.Term(field, term) for term in terms]) if len(terms) > 1 else wq.Term(field, terms[0])
 
 
-def _expanded_prefix(field: str, text: str, searcher):
+def _expanded_prefix(field: str, text: str, vocabulary):
     """Words of the collection that begin with *text*, as the terms they were indexed under."""
-    stem = fold(text)
-    if searcher is None:
+    if vocabulary is None:
         return None
-    matches = []
-    for word in searcher.reader().expand_prefix("spelling", stem):
-        matches.append(word.decode("utf-8") if isinstance(word, bytes) else word)
-        if len(matches) >= MAX_PREFIX_EXPANSION:
-            break
+    matches = vocabulary.starting_with(fold(text), MAX_PREFIX_EXPANSION)
     terms = sorted({term for word in matches for term in query_variants(word)})
     if not terms:
         return None

@@ -9,6 +9,7 @@ analysed here (see `analysis`) and stored as space-separated terms.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ class RecordDocuments:
     record_id: int
     record: dict
     units: list[dict]
+    vocabulary: set[str] = dataclasses.field(default_factory=set)
 
 
 def ddc_class(ddc: str | None) -> str | None:
@@ -74,7 +76,6 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
         "publisher": _analysed(row["publisher"], language),
         "description": _analysed(row["description"], language),
         "content": " ".join(content),
-        "spelling": " ".join(sorted(word for word in vocabulary if 3 <= len(word) <= 30 and word.isalpha())),
         "identifiers": " ".join(_identifier_forms(identifiers)),
         "language": (language or "und").split("-", 1)[0].lower(),
         "format": " ".join(sorted({file["format"] for file in files})) or "print",
@@ -85,14 +86,50 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
         "title_sort": (row["title"] or "").casefold()[:200],
         "added": row["created_at"],
     }
-    return RecordDocuments(record_id, record, unit_documents)
+    spelling = {word for word in vocabulary if 3 <= len(word) <= 30 and word.isalpha()}
+    return RecordDocuments(record_id, record, unit_documents, spelling)
 
 
-def all_documents(connection: sqlite3.Connection) -> Iterator[RecordDocuments]:
-    for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id").fetchall():
-        documents = documents_for(connection, record_id)
-        if documents is not None:
-            yield documents
+def all_documents(connection: sqlite3.Connection, processes: int = 1) -> Iterator[RecordDocuments]:
+    """Documents for every record; with `processes` > 1 the analysis runs in worker processes
+    (each with its own connection to the same database) while the caller writes the index."""
+    record_ids = [record_id for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id")]
+    database = _database_path(connection)
+    if processes <= 1 or len(record_ids) < 2 * processes or database is None:
+        for record_id in record_ids:
+            documents = documents_for(connection, record_id)
+            if documents is not None:
+                yield documents
+        return
+    context = multiprocessing.get_context("forkserver")
+    batches = [record_ids[start : start + _BATCH] for start in range(0, len(record_ids), _BATCH)]
+    with context.Pool(processes, initializer=_open_worker_connection, initargs=(database,)) as pool:
+        for batch in pool.imap(_documents_for_batch, batches):
+            yield from batch
+
+
+_BATCH = 16
+_worker_connection: sqlite3.Connection | None = None
+
+
+def _database_path(connection: sqlite3.Connection) -> str | None:
+    for _seq, name, path in connection.execute("PRAGMA database_list"):
+        if name == "main" and path:
+            return path
+    return None
+
+
+def _open_worker_connection(database: str) -> None:
+    global _worker_connection
+    from catalog import db
+
+    _worker_connection = db.connect(database)
+
+
+def _documents_for_batch(record_ids: list[int]) -> list[RecordDocuments]:
+    assert _worker_connection is not None
+    found = (documents_for(_worker_connection, record_id) for record_id in record_ids)
+    return [documents for documents in found if documents is not None]
 
 
 def _analysed(text: str | None, language: str | None) -> str:

@@ -25,8 +25,9 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import LockError
 
 from catalog.search.documents import RecordDocuments
+from catalog.search.vocabulary import Vocabulary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 log = logging.getLogger("ebookserver.search")
 
 
@@ -41,7 +42,6 @@ def record_schema() -> Schema:
         publisher=TEXT(analyzer=terms, field_boost=1.5),
         description=TEXT(analyzer=terms, field_boost=1.2),
         content=TEXT(analyzer=terms),
-        spelling=TEXT(analyzer=terms, phrase=False),  # the collection's own words, unstemmed
         identifiers=TEXT(analyzer=terms, phrase=False, field_boost=5.0),
         language=ID(sortable=True),
         format=TEXT(analyzer=terms, phrase=False, sortable=True),
@@ -157,12 +157,20 @@ class SearchIndex:
                 records, units = self._open(generation)
                 record_writer = records.writer(limitmb=64)
                 unit_writer = units.writer(limitmb=64)
+                vocabulary = Vocabulary(generation)
                 count = 0
+                pending: list[set[str]] = []
                 for document in documents:
                     record_writer.add_document(**document.record)
                     for unit in document.units:
                         unit_writer.add_document(**unit)
+                    pending.append(document.vocabulary)
                     count += 1
+                    if len(pending) >= 200:
+                        vocabulary.add_books(pending)
+                        pending.clear()
+                vocabulary.add_books(pending)
+                vocabulary.close()
                 unit_writer.commit()
                 record_writer.commit()
                 self._publish(generation, count)
@@ -202,6 +210,11 @@ class SearchIndex:
                 unit_writer.cancel()
                 record_writer.cancel()
                 raise
+            vocabulary = Vocabulary(generation)
+            try:
+                vocabulary.add_books(document.vocabulary for document in documents)
+            finally:
+                vocabulary.close()
             unit_writer.commit()
             record_writer.commit()
             with records.searcher() as searcher:
@@ -223,7 +236,7 @@ class SearchIndex:
 
     @contextlib.contextmanager
     def searchers(self):
-        """(record searcher, unit searcher), exclusive to the caller while the block runs."""
+        """(record searcher, unit searcher, vocabulary), exclusive to the caller while the block runs."""
         with self._read_lock:
             generation = self.current()
             if generation is None:
@@ -232,12 +245,12 @@ class SearchIndex:
             if self._searchers is None or generation != self._generation:
                 self._close_searchers_locked()
                 records, units = self._open(generation)
-                self._searchers = (records.searcher(), units.searcher())
+                self._searchers = (records.searcher(), units.searcher(), Vocabulary(generation))
                 self._generation = generation
             else:
-                record_searcher, unit_searcher = self._searchers
+                record_searcher, unit_searcher, vocabulary = self._searchers
                 if not record_searcher.up_to_date() or not unit_searcher.up_to_date():
-                    self._searchers = (record_searcher.refresh(), unit_searcher.refresh())
+                    self._searchers = (record_searcher.refresh(), unit_searcher.refresh(), vocabulary)
             yield self._searchers
 
     def _close_searchers(self) -> None:

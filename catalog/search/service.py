@@ -51,8 +51,8 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
     with index.searchers() as searchers:
         if searchers is None:
             return {**empty, "message": "index-missing"}
-        record_searcher, unit_searcher = searchers
-        compiled = compiler.record_query(parsed, record_searcher)
+        record_searcher, unit_searcher, vocabulary = searchers
+        compiled = compiler.record_query(parsed, vocabulary)
         if compiled is None:
             return {**empty, "message": "empty-query"}
         filters = _filters(request.filters)
@@ -68,7 +68,7 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         )
         total = results.total
         hits = []
-        wanted_units = compiler.unit_query(parsed, record_searcher)
+        wanted_units = compiler.unit_query(parsed, vocabulary)
         wanted_terms = _wanted_terms(parsed)
         for hit in results:
             record_id = int(hit["id"])
@@ -76,7 +76,7 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         facets = {name: _facet_counts(results.results, name) for name in FACETS}
         for hit in hits:
             hit.update(_where(unit_searcher, connection, hit.pop("record_id_str"), wanted_units, wanted_terms))
-        suggestion = _suggestion(record_searcher, parsed, request.text) if total < SUGGEST_BELOW else None
+        suggestion = _suggestion(vocabulary, parsed, request.text) if total < SUGGEST_BELOW else None
     _add_metadata(connection, hits)
     return {
         **empty,
@@ -175,25 +175,23 @@ def _expand(plain: set[str], prefixes: set[str], text: str, language: str | None
     return plain | extra
 
 
-def _suggestion(searcher, parsed, text: str) -> str | None:
+def _suggestion(vocabulary, parsed, text: str) -> str | None:
     """`did you mean …?`: the query with unknown words replaced by known words one edit away.
 
     Candidates (a letter deleted, swapped, replaced or inserted) are looked up in the
     collection's own vocabulary; the most common wins. A few hundred dictionary lookups
     cost milliseconds, where a scan of the whole vocabulary costs seconds.
     """
-    reader = searcher.reader()
     replacements = {}
     for word in parsed.positive_words():
         folded = fold(word.text)
         if len(folded) < 4 or not folded.isalpha() or compiler.is_stopword(folded):
             continue
-        if reader.doc_frequency("spelling", folded):
+        if vocabulary.books_with(folded):
             continue
-        scored = [(reader.doc_frequency("spelling", candidate), candidate) for candidate in _edits(folded)]
-        best = max(scored, default=(0, None))
-        if best[0]:
-            replacements[word.text] = best[1]
+        best = vocabulary.most_common_of(_edits(folded))
+        if best:
+            replacements[word.text] = best[0]
     if not replacements:
         return None
     corrected = text
