@@ -12,7 +12,7 @@ from whoosh import query as wq
 from whoosh import sorting
 
 from catalog.search import compile as compiler
-from catalog.search.analysis import fold, language_of, query_variants, terms
+from catalog.search.analysis import detect_language, fold, language_of, query_variants, terms
 from catalog.search.index import SearchIndex
 from catalog.search.query import Phrase, Word, parse
 from catalog.search.snippets import snippet
@@ -155,7 +155,8 @@ def _where(unit_searcher, connection, record_id: str, wanted_units, wanted_terms
         if row is None:
             continue
         text = zlib.decompress(row["text_z"]).decode("utf-8")
-        found = snippet(text, _expand(plain, prefixes, text, row["language"]), row["language"])
+        language = row["language"] or detect_language(text)  # as the book was indexed
+        found = snippet(text, _expand(plain, prefixes, text, language), language)
         if found is None:
             continue
         location = {"page": row["seq"]} if row["format"] == "pdf" else {"chapter": row["seq"]}
