@@ -1,3 +1,4 @@
 from ebookserver.cli import main
 
-main()
+if __name__ == "__main__":  # not when multiprocessing re-imports this module in a worker
+    main()

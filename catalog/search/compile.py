@@ -7,15 +7,15 @@ from whoosh import query as wq
 from catalog.search.analysis import ENGLISH_STOPWORDS, fold, indonesian_stopwords, query_variants
 from catalog.search.query import Any_, Not, Phrase, Query, Word, YearRange
 
-METADATA_FIELDS = ("title", "subtitle", "authors", "subjects", "publisher", "description")
+GENERAL_FIELDS = ("meta", "content")
 FIELD_TARGETS = {
-    "title": ("title", "subtitle"),
+    "title": ("title",),
     "author": ("authors",),
     "subject": ("subjects",),
     "publisher": ("publisher",),
 }
 PARTIAL_WORD_MIN = 5  # a word this long also finds longer words it begins (`perpus` -> `perpustakaan`)
-MAX_PREFIX_EXPANSION = 64
+MAX_PREFIX_EXPANSION = 24  # the most used words with the prefix; more cost time, rarely help
 
 
 def is_stopword(word: str) -> bool:
@@ -23,22 +23,46 @@ def is_stopword(word: str) -> bool:
     return folded in indonesian_stopwords() or folded in ENGLISH_STOPWORDS
 
 
-def record_query(parsed: Query, vocabulary) -> wq.Query | None:
-    """The query over record documents, or None when nothing searchable is left."""
-    return _combine([_record_clause(clause, vocabulary) for clause in parsed.clauses])
+def record_query(parsed: Query, vocabulary, partial: bool = False) -> wq.Query | None:
+    """The query over record documents, or None when nothing searchable is left.
+
+    With *partial*, words of five letters or more also find longer words they begin: the
+    fallback for a query that found nothing as typed.
+    """
+    context = _Context(vocabulary, partial)
+    return _combine([_record_clause(clause, context) for clause in parsed.clauses])
 
 
-def unit_query(parsed: Query, vocabulary) -> wq.Query | None:
+def unit_query(parsed: Query, vocabulary, partial: bool = False) -> wq.Query | None:
     """The text-only part of the query, over page/chapter documents (for where the hits are)."""
+    context = _Context(vocabulary, partial)
     parts = []
     for clause in parsed.clauses:
         items = clause.clauses if isinstance(clause, Any_) else (clause,)
         subqueries = [
-            q for q in (_text_clause(item, "text", vocabulary) for item in items if _is_content(item)) if q is not None
+            q for q in (_text_clause(item, "text", context) for item in items if _is_content(item)) if q is not None
         ]
         if subqueries:
             parts.append(wq.Or(subqueries))
     return wq.Or(parts) if parts else None
+
+
+class _Context:
+    def __init__(self, vocabulary, partial: bool) -> None:
+        self.vocabulary = vocabulary
+        self.partial = partial
+        self._prefixes: dict[str, list[str]] = {}
+
+    def words_starting_with(self, text: str) -> list[str]:
+        if self.vocabulary is None:
+            return []
+        if text not in self._prefixes:
+            self._prefixes[text] = self.vocabulary.starting_with(fold(text), MAX_PREFIX_EXPANSION)
+        return self._prefixes[text]
+
+
+def has_partial_words(parsed: Query) -> bool:
+    return any(len(word.text) >= PARTIAL_WORD_MIN and word.text.isalpha() for word in parsed.positive_words())
 
 
 def _is_content(item) -> bool:
@@ -53,25 +77,24 @@ def _combine(parts: list) -> wq.Query | None:
     return wq.And(positives + negatives) if len(positives) + len(negatives) > 1 else positives[0]
 
 
-def _record_clause(clause, vocabulary):
+def _record_clause(clause, context):
     if isinstance(clause, Not):
-        inner = _record_clause(clause.clause, vocabulary)
+        inner = _record_clause(clause.clause, context)
         return wq.Not(inner) if inner is not None else None
     if isinstance(clause, Any_):
-        options = [q for q in (_record_clause(item, vocabulary) for item in clause.clauses) if q is not None]
+        options = [q for q in (_record_clause(item, context) for item in clause.clauses) if q is not None]
         return wq.Or(options) if options else None
     if isinstance(clause, YearRange):
         return wq.NumericRange("year", clause.start, clause.end)
     if isinstance(clause, Word) and clause.field in ("isbn", "language", "format", "ddc"):
         return _exact(clause)
     if clause.field in FIELD_TARGETS:
-        options = [_text_clause(clause, field, vocabulary) for field in FIELD_TARGETS[clause.field]]
+        options = [_text_clause(clause, field, context) for field in FIELD_TARGETS[clause.field]]
         options = [q for q in options if q is not None]
         return wq.Or(options) if options else None
-    fields = (*METADATA_FIELDS, "content")
-    options = [q for q in (_text_clause(clause, field, vocabulary) for field in fields) if q is not None]
-    if isinstance(clause, Word):
-        options.append(wq.Term("identifiers", fold(clause.text).replace("-", "")))
+    options = [q for q in (_text_clause(clause, field, context) for field in GENERAL_FIELDS) if q is not None]
+    if isinstance(clause, Word) and any(character.isdigit() for character in clause.text):
+        options.append(wq.Term("identifiers", fold(clause.text).replace("-", "")))  # an ISBN typed as a word
     return wq.Or(options) if options else None
 
 
@@ -86,7 +109,7 @@ def _exact(word: Word):
     return wq.Or([wq.Term("ddc", value), wq.Prefix("ddc", value)])
 
 
-def _text_clause(clause, field: str, vocabulary):
+def _text_clause(clause, field: str, context):
     if isinstance(clause, Phrase):
         steps = [_variants(field, word) for word in clause.words if not is_stopword(word)]
         steps = [step for step in steps if step is not None]
@@ -94,12 +117,12 @@ def _text_clause(clause, field: str, vocabulary):
             return None
         return wq.Sequence(steps) if len(steps) > 1 else steps[0]
     if clause.prefix:
-        return _expanded_prefix(field, clause.text, vocabulary)
+        return _expanded_prefix(field, clause.text, context)
     if is_stopword(clause.text):
         return None
     options = [_variants(field, clause.text)]
-    if len(clause.text) >= PARTIAL_WORD_MIN and clause.text.isalpha():
-        options.append(_expanded_prefix(field, clause.text, vocabulary))
+    if context.partial and len(clause.text) >= PARTIAL_WORD_MIN and clause.text.isalpha():
+        options.append(_expanded_prefix(field, clause.text, context))
     return wq.Or([option for option in options if option is not None])
 
 
@@ -108,11 +131,9 @@ def _variants(field: str, word: str):
     return wq.Or([wq.Term(field, term) for term in terms]) if len(terms) > 1 else wq.Term(field, terms[0])
 
 
-def _expanded_prefix(field: str, text: str, vocabulary):
+def _expanded_prefix(field: str, text: str, context: _Context):
     """Words of the collection that begin with *text*, as the terms they were indexed under."""
-    if vocabulary is None:
-        return None
-    matches = vocabulary.starting_with(fold(text), MAX_PREFIX_EXPANSION)
+    matches = context.words_starting_with(text)
     terms = sorted({term for word in matches for term in query_variants(word)})
     if not terms:
         return None

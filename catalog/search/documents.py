@@ -13,6 +13,7 @@ import multiprocessing
 import sqlite3
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 from catalog.search.analysis import detect_language, terms, words
 
@@ -69,12 +70,28 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
     vocabulary.update(words(metadata_text))
     record = {
         "id": str(record_id),
-        "title": _analysed(row["title"], language),
-        "subtitle": _analysed(row["subtitle"], language),
+        "title": _analysed(" ".join(filter(None, [row["title"], row["subtitle"]])), language),
         "authors": _analysed(" ".join(people), language),
         "subjects": _analysed(" ".join(subjects), language),
         "publisher": _analysed(row["publisher"], language),
-        "description": _analysed(row["description"], language),
+        "meta": _analysed(
+            " ".join(
+                filter(
+                    None,
+                    [
+                        row["title"],
+                        row["title"],
+                        row["subtitle"],
+                        *people,
+                        *people,
+                        *subjects,
+                        row["publisher"],
+                        row["description"],
+                    ],
+                )
+            ),
+            language,
+        ),
         "content": " ".join(content),
         "identifiers": " ".join(_identifier_forms(identifiers)),
         "language": (language or "und").split("-", 1)[0].lower(),
@@ -101,10 +118,16 @@ def all_documents(connection: sqlite3.Connection, processes: int = 1) -> Iterato
             if documents is not None:
                 yield documents
         return
-    context = multiprocessing.get_context("forkserver")
     batches = [record_ids[start : start + _BATCH] for start in range(0, len(record_ids), _BATCH)]
-    with context.Pool(processes, initializer=_open_worker_connection, initargs=(database,)) as pool:
-        for batch in pool.imap(_documents_for_batch, batches):
+    # concurrent.futures, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool
+    # here instead of being replaced forever while the rebuild waits.
+    with ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_open_worker_connection,
+        initargs=(database,),
+    ) as executor:
+        for batch in executor.map(_documents_for_batch, batches):
             yield from batch
 
 

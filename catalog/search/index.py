@@ -27,7 +27,7 @@ from whoosh.writing import LockError
 from catalog.search.documents import RecordDocuments
 from catalog.search.vocabulary import Vocabulary
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 log = logging.getLogger("ebookserver.search")
 
 
@@ -35,12 +35,14 @@ def record_schema() -> Schema:
     terms = SpaceSeparatedTokenizer()
     return Schema(
         id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=terms, field_boost=5.0),
-        subtitle=TEXT(analyzer=terms, field_boost=2.5),
-        authors=TEXT(analyzer=terms, field_boost=3.0),
-        subjects=TEXT(analyzer=terms, field_boost=2.0),
-        publisher=TEXT(analyzer=terms, field_boost=1.5),
-        description=TEXT(analyzer=terms, field_boost=1.2),
+        # For fielded queries (judul:, pengarang:, subjek:, penerbit:)
+        title=TEXT(analyzer=terms),
+        authors=TEXT(analyzer=terms),
+        subjects=TEXT(analyzer=terms),
+        publisher=TEXT(analyzer=terms),
+        # For plain words: all the metadata in one field (title and authors weigh more by
+        # repetition), and the whole text. Two fields per word keep queries cheap.
+        meta=TEXT(analyzer=terms, field_boost=4.0),
         content=TEXT(analyzer=terms),
         identifiers=TEXT(analyzer=terms, phrase=False, field_boost=5.0),
         language=ID(sortable=True),

@@ -9,7 +9,6 @@ import sqlite3
 import zlib
 
 from whoosh import query as wq
-from whoosh import sorting
 
 from catalog.search import compile as compiler
 from catalog.search.analysis import detect_language, fold, language_of, query_variants, terms
@@ -46,36 +45,34 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         "hits": [],
         "facets": {name: [] for name in FACETS},
         "suggestion": None,
+        "partial_words": False,
         "message": None,
     }
     with index.searchers() as searchers:
         if searchers is None:
             return {**empty, "message": "index-missing"}
         record_searcher, unit_searcher, vocabulary = searchers
+        filters = _filters(request.filters)
+        partial = False
         compiled = compiler.record_query(parsed, vocabulary)
         if compiled is None:
             return {**empty, "message": "empty-query"}
-        filters = _filters(request.filters)
-        sort = SORTS.get(request.sort) or None
-        results = record_searcher.search_page(
-            compiled,
-            page,
-            pagelen=page_size,
-            filter=filters,
-            sortedby=sort[0] if sort else None,
-            reverse=sort[1] if sort else False,
-            groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS},
-        )
+        results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
+        if results.total == 0 and compiler.has_partial_words(parsed):
+            # Nothing as typed: let long words also find the longer words they begin.
+            partial = True
+            compiled = compiler.record_query(parsed, vocabulary, partial=True)
+            results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
         total = results.total
-        hits = []
-        wanted_units = compiler.unit_query(parsed, vocabulary)
-        wanted_terms = _wanted_terms(parsed)
-        for hit in results:
-            record_id = int(hit["id"])
-            hits.append({"id": record_id, "score": round(hit.score or 0.0, 4), "record_id_str": hit["id"]})
-        facets = {name: _facet_counts(results.results, name) for name in FACETS}
-        for hit in hits:
-            hit.update(_where(unit_searcher, connection, hit.pop("record_id_str"), wanted_units, wanted_terms))
+        facets = _facets(record_searcher, compiled, filters)
+        wanted_units = compiler.unit_query(parsed, vocabulary, partial=partial)
+        wanted_terms = _wanted_terms(parsed, partial)
+        page_hits = [(hit["id"], round(hit.score or 0.0, 4)) for hit in results]
+        places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units)
+        hits = [
+            {"id": int(record_id), "score": score, **_where(connection, places.get(record_id, []), wanted_terms)}
+            for record_id, score in page_hits
+        ]
         suggestion = _suggestion(vocabulary, parsed, request.text) if total < SUGGEST_BELOW else None
     _add_metadata(connection, hits)
     return {
@@ -85,6 +82,7 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         "hits": hits,
         "facets": facets,
         "suggestion": suggestion,
+        "partial_words": partial,
         "message": None if total else "no-results",
     }
 
@@ -105,29 +103,50 @@ def _filters(filters) -> wq.Query | None:
     return wq.And(parts) if parts else None
 
 
-def _facet_counts(results, name: str) -> list[dict]:
-    counts = results.groups(name)
-    items = [{"value": _facet_value(name, key), "count": count} for key, count in counts.items()]
-    return sorted(items, key=lambda item: (-item["count"], str(item["value"])))
+def _page(searcher, compiled, filters, sort_name: str, page: int, page_size: int):
+    sort = SORTS.get(sort_name)
+    return searcher.search_page(
+        compiled,
+        page,
+        pagelen=page_size,
+        filter=filters,
+        sortedby=sort[0] if sort else None,
+        reverse=sort[1] if sort else False,
+    )
+
+
+def _facets(searcher, compiled, filters) -> dict[str, list[dict]]:
+    """Books per facet value among all matches, counted without scoring them."""
+    matching = compiled if filters is None else wq.And([compiled, filters])
+    documents = list(searcher.docs_for_query(matching))
+    reader = searcher.reader()
+    facets = {}
+    for name in FACETS:
+        column = reader.column_reader(name)
+        counts: dict = {}
+        for document in documents:
+            value = column[document]
+            counts[value] = counts.get(value, 0) + 1
+        items = [{"value": _facet_value(name, key), "count": count} for key, count in counts.items()]
+        facets[name] = sorted(items, key=lambda item: (-item["count"], str(item["value"])))
+    return facets
 
 
 def _facet_value(name: str, key):
     if isinstance(key, bytes):
         key = key.decode("utf-8")
-    if name == "year":
-        return None if key in (-1, None) else key
-    if name == "format":
-        return key
+    if name == "year" and key in (-1, None):
+        return None
     return key
 
 
-def _wanted_terms(parsed) -> set[str]:
+def _wanted_terms(parsed, partial: bool) -> set[str]:
     wanted: set[str] = set()
     for clause in parsed.clauses:
         for item in getattr(clause, "clauses", (clause,)):
             if isinstance(item, Word) and item.field is None:
                 wanted |= query_variants(item.text)
-                if item.prefix or len(item.text) >= compiler.PARTIAL_WORD_MIN:
+                if item.prefix or (partial and len(item.text) >= compiler.PARTIAL_WORD_MIN):
                     wanted.add("\0prefix:" + fold(item.text))
             elif isinstance(item, Phrase) and item.field is None:
                 for word in item.words:
@@ -135,22 +154,49 @@ def _wanted_terms(parsed) -> set[str]:
     return wanted
 
 
-def _where(unit_searcher, connection, record_id: str, wanted_units, wanted_terms) -> dict:
-    """The best pages/chapters of one book for the query, and how many more there are."""
-    if wanted_units is None:
-        return {"snippets": [], "more_matches": 0}
-    restricted = wq.And([wq.Term("record_id", record_id), wanted_units])
-    results = unit_searcher.search(restricted, limit=SNIPPETS_PER_HIT)
-    matched = len(results)
+def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, list[tuple[float, dict]]]:
+    """For each book on the page, its pages/chapters that match the text query, best first.
+
+    Each book's pages come from its id (a short posting list); one pass of the text query's
+    matcher then skips from page to page in index order, instead of intersecting the
+    query's long posting lists with every book in turn.
+    """
+    if wanted_units is None or not record_ids:
+        return {}
+    owner = {}
+    for record_id in record_ids:
+        for docnum in unit_searcher.docs_for_query(wq.Term("record_id", record_id)):
+            owner[docnum] = record_id
+    matcher = wanted_units.matcher(unit_searcher, unit_searcher.context())
+    found: dict[str, list[tuple[float, int]]] = {}
+    for docnum in sorted(owner):
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if matcher.is_active() and matcher.id() == docnum:
+            found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
+    return {
+        record_id: [(score, unit_searcher.stored_fields(docnum)) for score, docnum in sorted(pairs, key=_best_first)]
+        for record_id, pairs in found.items()
+    }
+
+
+def _best_first(pair: tuple[float, int]) -> tuple[float, int]:
+    return -pair[0], pair[1]
+
+
+def _where(connection, places: list[tuple[float, dict]], wanted_terms) -> dict:
+    """Snippets from a book's best places, and how many more places match."""
     snippets = []
     prefixes = {term.split(":", 1)[1] for term in wanted_terms if term.startswith("\0prefix:")}
     plain = {term for term in wanted_terms if not term.startswith("\0")}
-    for hit in results:
+    for _score, stored in places[:SNIPPETS_PER_HIT]:
         row = connection.execute(
             "SELECT t.seq, t.label, t.text_z, f.format, r.language FROM text_units t"
             " JOIN ebook_files f ON f.id = t.file_id JOIN records r ON r.id = f.record_id"
             " WHERE t.file_id = ? AND t.seq = ?",
-            (hit["file_id"], hit["seq"]),
+            (stored["file_id"], stored["seq"]),
         ).fetchone()
         if row is None:
             continue
@@ -161,7 +207,7 @@ def _where(unit_searcher, connection, record_id: str, wanted_units, wanted_terms
             continue
         location = {"page": row["seq"]} if row["format"] == "pdf" else {"chapter": row["seq"]}
         snippets.append({**found, **location, "label": row["label"]})
-    return {"snippets": snippets, "more_matches": max(matched - len(snippets), 0)}
+    return {"snippets": snippets, "more_matches": max(len(places) - len(snippets), 0)}
 
 
 def _expand(plain: set[str], prefixes: set[str], text: str, language: str | None) -> set[str]:

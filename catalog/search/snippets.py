@@ -45,5 +45,9 @@ def _matches(word: str, wanted: set[str], language: str | None) -> bool:
     folded = fold(word)
     if folded in wanted:
         return True
+    # A stem is (nearly always) inside the word it comes from (`dibaca` -> `baca`,
+    # `libraries` -> `librari`), so only such words are worth the cost of stemming.
+    if not any(term in folded for term in wanted if len(term) > 1):
+        return False
     analysed = terms(word, language)
     return bool(analysed) and analysed[0] in wanted
