@@ -55,11 +55,20 @@ def _sastrawi():
     return StemmerFactory().create_stemmer()
 
 
-@functools.lru_cache(maxsize=1)
-def indonesian_stopwords() -> frozenset[str]:
-    from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
+# Indonesian function words: conjunctions, prepositions, pronouns, particles, auxiliaries.
+# Sastrawi's own list (800 words) also holds content words people search for (`ibu`,
+# `mata`, `anak`, `rumah`...), so the list is kept short and explicit here.
+_INDONESIAN_STOPWORDS_TEXT = """ada adalah adanya agar akan aku anda apa apakah atas atau bagai bagaimana bagi bahkan
+bahwa banyak beberapa begitu belum berupa bila bisa boleh bukan dalam dan dapat dari daripada demikian dengan di dia
+ia ialah ini itu jadi jika juga justru kalau kami kamu karena ke kemudian kepada ketika kita lagi lain lalu maka masih
+mereka meski namun nya oleh pada para pun saat saja sambil sang sangat saya se sebagai sebelum sedang sehingga
+sejak selain semua sementara seperti serta sesudah setelah si sudah supaya tanpa tapi telah tentang tersebut tetapi
+tiap untuk walau yaitu yakni yang"""
+_INDONESIAN_STOPWORDS = frozenset(_INDONESIAN_STOPWORDS_TEXT.split())
 
-    return frozenset(StopWordRemoverFactory().get_stop_words()) - _INDONESIAN_KEEP
+
+def indonesian_stopwords() -> frozenset[str]:
+    return _INDONESIAN_STOPWORDS
 
 
 @functools.lru_cache(maxsize=STEM_CACHE_SIZE)
@@ -78,11 +87,11 @@ def stem_english(word: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents: `Café` -> `cafe`."""
+    """Lower case without accents or ligatures: `Café` -> `cafe`, `efﬁcient` -> `efficient`."""
     lowered = text.lower()
     if lowered.isascii():
         return lowered
-    return unicodedata.normalize("NFC", lowered).translate(accent_map)
+    return unicodedata.normalize("NFKC", lowered).translate(accent_map)
 
 
 def words(text: str) -> list[str]:

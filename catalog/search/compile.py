@@ -111,11 +111,14 @@ def _exact(word: Word):
 
 def _text_clause(clause, field: str, context):
     if isinstance(clause, Phrase):
-        steps = [_variants(field, word) for word in clause.words if not is_stopword(word)]
-        steps = [step for step in steps if step is not None]
+        # Function words are not in the index of Indonesian and English books; a book in
+        # another language keeps them, so a phrase that drops some allows a word between.
+        kept = [word for word in clause.words if not is_stopword(word)]
+        steps = [_variants(field, word) for word in kept]
         if not steps:
             return None
-        return wq.Sequence(steps) if len(steps) > 1 else steps[0]
+        slop = 1 if len(kept) == len(clause.words) else 2
+        return wq.Sequence(steps, slop=slop) if len(steps) > 1 else steps[0]
     if clause.prefix:
         return _expanded_prefix(field, clause.text, context)
     if is_stopword(clause.text):

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from whoosh import index as whoosh_index
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -113,7 +114,16 @@ class SearchIndex:
             records, units = self._open(generation)
             with records.searcher() as searcher:
                 count = searcher.doc_count()
-            units.doc_count()
+                list(searcher.lexicon("content"))[:1]  # reads the term index
+            with units.searcher() as searcher:
+                searcher.doc_count()
+            vocabulary = Vocabulary(generation)
+            try:
+                integrity = vocabulary.connection.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                vocabulary.close()
+            if integrity != "ok":
+                return "corrupt"
         except Exception:  # noqa: BLE001 - any failure to open means the files are damaged
             return "corrupt"
         return "ok" if count == record_count else "stale"
@@ -130,12 +140,15 @@ class SearchIndex:
     def _publish(self, generation: Path, record_count: int) -> None:
         meta = {"schema_version": SCHEMA_VERSION, "records": record_count, "built_at": time.time()}
         (generation / "meta.json").write_text(json.dumps(meta))
+        previous = self.current()
         link = self.root / f".current-{time.time_ns()}"
         os.symlink(generation.name, link)
         os.replace(link, self.current_link)
+        # The generation just replaced stays until the next swap, for searches that opened
+        # it a moment ago; older ones go (readers holding their files open keep them).
         for old in self.root.glob("gen-*"):
-            if old != generation:
-                shutil.rmtree(old, ignore_errors=True)  # open readers keep their (unlinked) files
+            if old not in (generation, previous):
+                shutil.rmtree(old, ignore_errors=True)
 
     def _open(self, generation: Path):
         storage = FileStorage(str(generation), supports_mmap=False)
@@ -246,14 +259,27 @@ class SearchIndex:
                 return
             if self._searchers is None or generation != self._generation:
                 self._close_searchers_locked()
-                records, units = self._open(generation)
-                self._searchers = (records.searcher(), units.searcher(), Vocabulary(generation))
-                self._generation = generation
+                self._searchers, self._generation = self._open_current()
             else:
                 record_searcher, unit_searcher, vocabulary = self._searchers
                 if not record_searcher.up_to_date() or not unit_searcher.up_to_date():
                     self._searchers = (record_searcher.refresh(), unit_searcher.refresh(), vocabulary)
             yield self._searchers
+
+    def _open_current(self, attempts: int = 5):
+        """Searchers on the current generation; if a swap removes it meanwhile, the new one."""
+        for attempt in range(attempts):
+            generation = self.current()
+            if generation is None:
+                raise whoosh_index.EmptyIndexError("no current search index")
+            try:
+                records, units = self._open(generation)
+                return (records.searcher(), units.searcher(), Vocabulary(generation)), generation
+            except (whoosh_index.EmptyIndexError, OSError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.01)
+        raise AssertionError("unreachable")
 
     def _close_searchers(self) -> None:
         with self._read_lock:

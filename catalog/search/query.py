@@ -30,7 +30,7 @@ FIELD_ALIASES = {
 }  # fmt: skip
 TEXT_FIELDS = ("title", "author", "subject", "publisher")
 _YEAR_RANGE = re.compile(r"^(\d{1,4})?\s*(?:-|\.\.|–)\s*(\d{1,4})?$")
-_TOKEN = re.compile(r'(?:[^\s"]+:)?"[^"]*"?|\S+')
+_TOKEN = re.compile(r'-?(?:[^\s"]+:)?"[^"]*"?|\S+')
 _OR_WORDS = {"OR", "ATAU", "|", "||"}
 _NOT_WORDS = {"NOT", "BUKAN"}
 _AND_WORDS = {"AND", "DAN", "&", "&&", "+"}
@@ -163,7 +163,8 @@ def _year(raw: str):
     if match and (match.group(1) or match.group(2)):
         start = int(match.group(1)) if match.group(1) else None
         end = int(match.group(2)) if match.group(2) else None
-        if start is not None and end is not None and start > end:
+        start = 0 if start is None else start  # unknown years are stored as -1 and never match
+        if end is not None and start > end:
             start, end = end, start
         return YearRange(start, end)
     return None

@@ -5,9 +5,13 @@ suggest a spelling. Returns the plain dictionary that `ebookserver search --json
 from __future__ import annotations
 
 import dataclasses
+import logging
+import pickle
 import sqlite3
+import struct
 import zlib
 
+from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from catalog.search import compile as compiler
@@ -20,6 +24,20 @@ FACETS = ("language", "format", "ddc_class", "year", "availability")
 SORTS = {"relevance": None, "title": ("title_sort", False), "newest": ("added", True), "year": ("year", True)}
 MAX_PAGE_SIZE = 100
 SNIPPETS_PER_HIT = 3
+# What a damaged index raises: Whoosh's own errors, truncated or unpicklable files, SQLite.
+INDEX_ERRORS = (
+    whoosh_index.IndexError,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    zlib.error,
+    pickle.UnpicklingError,
+    struct.error,
+    sqlite3.DatabaseError,
+)
+log = logging.getLogger("ebookserver.search")
+MIN_YEAR, MAX_YEAR = 0, 9999
 SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer books than this
 
 
@@ -33,14 +51,20 @@ class SearchRequest:
 
 
 def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRequest) -> dict:
-    page_size = min(max(request.page_size, 1), MAX_PAGE_SIZE)
-    page = max(request.page, 1)
-    parsed = parse(request.text)
-    empty = {
+    """Run a search; a damaged index gives the message `index-unavailable`, never an exception."""
+    try:
+        return _search(index, connection, request)
+    except INDEX_ERRORS:
+        log.exception("search failed on a damaged index; `ebookserver reindex` rebuilds it")
+        return {**_empty(request), "message": "index-unavailable"}
+
+
+def _empty(request: SearchRequest) -> dict:
+    return {
         "query": request.text,
         "total": 0,
-        "page": page,
-        "page_size": page_size,
+        "page": max(request.page, 1),
+        "page_size": min(max(request.page_size, 1), MAX_PAGE_SIZE),
         "pages": 0,
         "hits": [],
         "facets": {name: [] for name in FACETS},
@@ -48,6 +72,12 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         "partial_words": False,
         "message": None,
     }
+
+
+def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRequest) -> dict:
+    empty = _empty(request)
+    page, page_size = empty["page"], empty["page_size"]
+    parsed = parse(request.text)
     with index.searchers() as searchers:
         if searchers is None:
             return {**empty, "message": "index-missing"}
@@ -57,6 +87,9 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         compiled = compiler.record_query(parsed, vocabulary)
         if compiled is None:
             return {**empty, "message": "empty-query"}
+        if filters is not None and next(iter(record_searcher.docs_for_query(filters)), None) is None:
+            # Whoosh ignores a filter that matches nothing; here it means no book can match.
+            return {**empty, "message": "no-results"}
         results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
         if results.total == 0 and compiler.has_partial_words(parsed):
             # Nothing as typed: let long words also find the longer words they begin.
@@ -67,7 +100,8 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         facets = _facets(record_searcher, compiled, filters)
         wanted_units = compiler.unit_query(parsed, vocabulary, partial=partial)
         wanted_terms = _wanted_terms(parsed, partial)
-        page_hits = [(hit["id"], round(hit.score or 0.0, 4)) for hit in results]
+        past_the_end = page > max(results.pagecount, 1)  # Whoosh would repeat the last page
+        page_hits = [] if past_the_end else [(hit["id"], _score(hit)) for hit in results]
         places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units)
         hits = [
             {"id": int(record_id), "score": score, **_where(connection, places.get(record_id, []), wanted_terms)}
@@ -83,7 +117,7 @@ def search(index: SearchIndex, connection: sqlite3.Connection, request: SearchRe
         "facets": facets,
         "suggestion": suggestion,
         "partial_words": partial,
-        "message": None if total else "no-results",
+        "message": None if hits else ("no-results" if not total else "past-last-page"),
     }
 
 
@@ -96,11 +130,19 @@ def _filters(filters) -> wq.Query | None:
             try:
                 year = int(value)
             except ValueError:
+                year = None
+            if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+                parts.append(wq.NullQuery)  # no book has that year
                 continue
             parts.append(wq.NumericRange("year", year, year))
         else:
             parts.append(wq.Term(name, str(value).lower()))
     return wq.And(parts) if parts else None
+
+
+def _score(hit) -> float:
+    """Relevance; when sorted by another key Whoosh gives that key instead, so 0."""
+    return round(hit.score, 4) if isinstance(hit.score, float) else 0.0
 
 
 def _page(searcher, compiled, filters, sort_name: str, page: int, page_size: int):
@@ -144,13 +186,14 @@ def _wanted_terms(parsed, partial: bool) -> set[str]:
     wanted: set[str] = set()
     for clause in parsed.clauses:
         for item in getattr(clause, "clauses", (clause,)):
-            if isinstance(item, Word) and item.field is None:
+            if isinstance(item, Word) and item.field is None and not compiler.is_stopword(item.text):
                 wanted |= query_variants(item.text)
                 if item.prefix or (partial and len(item.text) >= compiler.PARTIAL_WORD_MIN):
                     wanted.add("\0prefix:" + fold(item.text))
             elif isinstance(item, Phrase) and item.field is None:
                 for word in item.words:
-                    wanted |= query_variants(word)
+                    if not compiler.is_stopword(word):
+                        wanted |= query_variants(word)
     return wanted
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from catalog.search.analysis import TOKEN_PATTERN, fold, terms
 
 WINDOW_WORDS = 28
+LEAD_WORDS = 6
 
 
 def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
@@ -15,16 +16,22 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
     tokens = list(TOKEN_PATTERN.finditer(text))
     if not tokens:
         return None
-    hits = [index for index, match in enumerate(tokens) if _matches(match.group(), wanted, language)]
-    if not hits:
+    matched = [(index, _match(match.group(), wanted, language)) for index, match in enumerate(tokens)]
+    matched = [(index, key) for index, key in matched if key is not None]
+    if not matched:
         return None
-    best_start, best_count = hits[0], 0
-    for first in hits:
-        count = sum(1 for index in hits if first <= index < first + WINDOW_WORDS)
-        if count > best_count:
-            best_start, best_count = first, count
-    start_token = max(0, best_start - 6)
+    # The best window holds the most different query words, then the most matches; it
+    # starts a few words before a match so the match reads in context.
+    best_start, best_score = 0, (0, 0)
+    for index, _key in matched:
+        first = max(0, index - LEAD_WORDS)
+        inside = [key for position, key in matched if first <= position < first + WINDOW_WORDS]
+        score = (len(set(inside)), len(inside))
+        if score > best_score:
+            best_start, best_score = first, score
+    start_token = best_start
     end_token = min(len(tokens), start_token + WINDOW_WORDS) - 1
+    hits = [index for index, _ in matched]
     start, end = tokens[start_token].start(), tokens[end_token].end()
     excerpt = text[start:end]
     highlights = [
@@ -41,13 +48,14 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
     }
 
 
-def _matches(word: str, wanted: set[str], language: str | None) -> bool:
+def _match(word: str, wanted: set[str], language: str | None) -> str | None:
+    """The query term this word of the text matches, or None."""
     folded = fold(word)
     if folded in wanted:
-        return True
-    # A stem is (nearly always) inside the word it comes from (`dibaca` -> `baca`,
+        return folded
+    # A word shares at least the end of its stem (`dibaca` -> `baca`, `menanam` -> `tanam`,
     # `libraries` -> `librari`), so only such words are worth the cost of stemming.
-    if not any(term in folded for term in wanted if len(term) > 1):
-        return False
+    if not any(term[-3:] in folded for term in wanted if len(term) > 1):
+        return None
     analysed = terms(word, language)
-    return bool(analysed) and analysed[0] in wanted
+    return analysed[0] if analysed and analysed[0] in wanted else None
