@@ -46,6 +46,9 @@ def extract_pdf(path: Path, limits: Limits) -> Extraction:
             extraction.cover_jpeg, extraction.thumb_jpeg = render_first_page(document, limits)
         except (RuntimeError, ValueError):
             extraction.skipped.append("cover")
+    # MuPDF keeps fonts and images of past documents in a store of up to 256 MB; a worker
+    # reads one book after another, so it empties the store after each.
+    pymupdf.TOOLS.store_shrink(100)
     return extraction
 
 
