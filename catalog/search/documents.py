@@ -12,6 +12,7 @@ import dataclasses
 import multiprocessing
 import sqlite3
 import zlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
@@ -127,8 +128,15 @@ def all_documents(connection: sqlite3.Connection, processes: int = 1) -> Iterato
         initializer=_open_worker_connection,
         initargs=(database,),
     ) as executor:
-        for batch in executor.map(_documents_for_batch, batches):
-            yield from batch
+        # At most two batches per worker in flight: analysis outruns the index writer, and
+        # an unbounded map would pile the analysed collection up in this process's memory.
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(executor.submit(_documents_for_batch, batch))
+            if len(pending) >= 2 * processes:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 _BATCH = 16
