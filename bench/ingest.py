@@ -24,8 +24,8 @@ What it does, in order:
    whole-collection import is diluted by the EPUBs sharing its wall time, so it is printed
    but not used for the ratio.
 6. Measures the reference again (unless `--reference-runs 1`): this machine's speed drifts
-   from minute to minute, so the ratio uses the mean of the runs before and after the
-   imports, and the ratio against each run is printed too.
+   from minute to minute, so the ratio uses the mean of the clean runs before and after the
+   imports (of all of them when none was clean), and the ratio against each run is printed too.
 
 This machine is shared, and other jobs on it change wall-clock rates by a factor of two or
 more. So each timed phase first waits (up to `--wait-quiet` seconds) for idle CPUs; each
@@ -939,15 +939,20 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if pdfs and args.reference_runs > 1:
-        print("\nreference again, after the imports (this machine's speed drifts; the ratio uses the mean)")
+        print("\nreference again, after the imports (the ratio uses the mean of the clean runs, or of all)")
         bare_runs.append(reference(context, pdfs, args.wait_quiet))
     bare = {}
     if bare_runs:
         for key in bare_runs[0]:
+            runs = [run[key] for run in bare_runs]
+            # A run disturbed by other jobs would drag the reference down: use the clean ones when there are any.
+            clean = [run for run in runs if run["cpu_share_not_ours"] <= NOT_OURS_LIMIT]
+            used = clean or runs
             bare[key] = {
-                "pages_per_s": round(statistics.fmean(run[key]["pages_per_s"] for run in bare_runs), 1),
-                "pages_per_cpu_s": round(statistics.fmean(run[key]["pages_per_cpu_s"] for run in bare_runs), 1),
-                "runs": [run[key] for run in bare_runs],
+                "pages_per_s": round(statistics.fmean(run["pages_per_s"] for run in used), 1),
+                "pages_per_cpu_s": round(statistics.fmean(run["pages_per_cpu_s"] for run in used), 1),
+                "runs_used": f"{len(clean)} clean" if clean else f"all {len(runs)}, none clean",
+                "runs": runs,
             }
     ratio = {}
     if bare and "pdf_only" in imports:
@@ -982,7 +987,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  PDF import {imports['pdf_only']['pdf_pages_per_s']:.1f} pages/s"
             f" = {ratio['import_vs_bare_2p']:.2f} x bare extraction with {IMPORT_PROCESSES} processes"
-            f" ({bare[f'{IMPORT_PROCESSES}p']['pages_per_s']:.1f} pages/s, mean of {len(bare_runs)} runs;"
+            f" ({bare[f'{IMPORT_PROCESSES}p']['pages_per_s']:.1f} pages/s, mean of runs used:"
+            f" {bare[f'{IMPORT_PROCESSES}p']['runs_used']};"
             f" per run {ratio['import_vs_each_bare_2p_run']}),"
             f" {ratio['import_vs_bare_1p']:.2f} x with 1 process ({bare['1p']['pages_per_s']:.1f} pages/s)"
         )

@@ -161,6 +161,8 @@ def _facets(searcher, compiled, filters) -> dict[str, list[dict]]:
     """Books per facet value among all matches, counted without scoring them."""
     matching = compiled if filters is None else wq.And([compiled, filters])
     documents = list(searcher.docs_for_query(matching))
+    if not documents:  # also spares an empty index's reader, which has no columns
+        return {name: [] for name in FACETS}
     reader = searcher.reader()
     facets = {}
     for name in FACETS:

@@ -115,3 +115,16 @@ def test_serve_runs_waitress_answering_healthz_and_pages(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_search_on_an_empty_catalogue_answers_no_results(app):
+    import contextlib
+
+    from catalog import search as search_engine
+
+    with contextlib.closing(app.config["DATADIR"].connect()) as connection:
+        search_engine.ensure_index(app.config["SEARCH_INDEX"], connection, processes=1)
+    response = app.test_client().get("/api/v1/search?q=buku")
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 0
+    assert response.get_json()["message"] == "no-results"
