@@ -22,8 +22,8 @@ from pathlib import Path
 
 from catalog import db, records, search
 from catalog.datadir import DataDir, write_atomically
-from catalog.errors import CatalogError, EmptyFile, FileTooLarge, RefusedFile, StorageFull, UnreadableSource
-from catalog.extract import Extraction, Limits
+from catalog.errors import CatalogError, RefusedFile, StorageFull, UnreadableSource
+from catalog.extract import Extraction, Limits, check_size
 from catalog.i18n import N_
 from catalog.search.index import SearchIndex
 from catalog.workers import ExtractionPool, Job, PoolSettings
@@ -116,10 +116,7 @@ class Importer:
         """A job for the workers, an outcome known at once, or None for a copy of a file in flight."""
         try:
             size = path.stat().st_size
-            if size == 0:
-                raise EmptyFile()
-            if size > self.limits.max_file_bytes:
-                raise FileTooLarge(size_mb=f"{size / 1e6:.0f}", limit_mb=f"{self.limits.max_file_bytes / 1e6:.0f}")
+            check_size(size, self.limits)
             sha256 = _hash(path)
             existing = records.find_file(connection, sha256)
             if existing is not None:

@@ -12,7 +12,7 @@ from catalog.errors import DisguisedFile, EmptyFile, FileTooLarge
 from catalog.extract.model import Extraction, Limits
 from catalog.extract.sniff import detect_format
 
-__all__ = ["Extraction", "Limits", "extract_file"]
+__all__ = ["Extraction", "Limits", "check_size", "extract_file"]
 
 _EXPECTED_BY_EXTENSION = {".epub": "epub", ".pdf": "pdf"}
 
@@ -20,11 +20,7 @@ _EXPECTED_BY_EXTENSION = {".epub": "epub", ".pdf": "pdf"}
 def extract_file(path: Path, limits: Limits, original_name: str | None = None) -> Extraction:
     """Identify *path* by its bytes and extract it; `original_name` gives the title fallback."""
     name = original_name or path.name
-    size = path.stat().st_size
-    if size == 0:
-        raise EmptyFile()
-    if size > limits.max_file_bytes:
-        raise FileTooLarge(size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
+    check_size(path.stat().st_size, limits)
     detected = detect_format(path)
     expected = _EXPECTED_BY_EXTENSION.get(Path(name).suffix.lower())
     if detected.kind == "zip":
@@ -42,6 +38,14 @@ def extract_file(path: Path, limits: Limits, original_name: str | None = None) -
         extraction = extract_pdf(path, limits)
     extraction.fill_title_from_filename(name)
     return extraction
+
+
+def check_size(size: int, limits: Limits) -> None:
+    """Refuse an empty file, or one larger than the limit, before anything reads it."""
+    if size == 0:
+        raise EmptyFile()
+    if size > limits.max_file_bytes:
+        raise FileTooLarge(size_mb=_mb(size), limit_mb=_mb(limits.max_file_bytes))
 
 
 def _mb(size: int) -> str:

@@ -12,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterable
 
+from catalog import records
 from catalog.datadir import DataDir
 from catalog.search.documents import all_documents, documents_for
 from catalog.search.index import SearchIndex
@@ -24,13 +25,11 @@ def open_index(datadir: DataDir) -> SearchIndex:
     return SearchIndex(datadir.index_dir)
 
 
-def record_count(connection: sqlite3.Connection) -> int:
-    return connection.execute("SELECT count(*) FROM records").fetchone()[0]
-
-
 def ensure_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> str:
     """Check the index against the database and rebuild it if needed; returns what was found."""
-    return index.ensure(record_count(connection), lambda: all_documents(connection, processes or os.cpu_count() or 1))
+    return index.ensure(
+        records.count_records(connection), lambda: all_documents(connection, processes or os.cpu_count() or 1)
+    )
 
 
 def rebuild_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> int:

@@ -18,8 +18,6 @@ from concurrent.futures import ProcessPoolExecutor
 
 from catalog.search.analysis import detect_language, terms, words
 
-DDC_CLASSES = ("000", "100", "200", "300", "400", "500", "600", "700", "800", "900")
-
 
 @dataclasses.dataclass
 class RecordDocuments:

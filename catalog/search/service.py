@@ -15,7 +15,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from catalog.search import compile as compiler
-from catalog.search.analysis import detect_language, fold, language_of, query_variants, terms
+from catalog.search.analysis import detect_language, fold, query_variants, terms
 from catalog.search.index import SearchIndex
 from catalog.search.query import Phrase, Word, parse
 from catalog.search.snippets import snippet
@@ -327,6 +327,3 @@ def _add_metadata(connection: sqlite3.Connection, hits: list[dict]) -> None:
             year=record["year"],
             format=files["format"] if files else None,
         )
-
-
-__all__ = ["SearchRequest", "language_of", "search"]

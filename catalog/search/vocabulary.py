@@ -8,7 +8,6 @@ book can only make a suggestion that finds nothing), and a rebuild starts it afr
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -66,10 +65,3 @@ class Vocabulary:
 
     def close(self) -> None:
         self.connection.close()
-
-
-def open_vocabulary(folder: Path) -> Vocabulary:
-    return Vocabulary(folder)
-
-
-__all__ = ["Vocabulary", "open_vocabulary", "sqlite3"]
