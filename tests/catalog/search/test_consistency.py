@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import search
+from catalog import records, search
 from catalog.datadir import DataDir
 from catalog.search import documents as search_documents
 from ebookserver.app import create_app
@@ -68,7 +68,7 @@ def _search_works(library: Library) -> None:
 
 def _state(library: Library) -> str:
     with library.connect() as connection, _damaged_files_left_open():
-        return library.index.state(search.record_count(connection))
+        return library.index.state(records.count_records(connection))
 
 
 def _ensure(library: Library) -> str:
