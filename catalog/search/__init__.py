@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from catalog import records
 from catalog.datadir import DataDir
-from catalog.search.documents import all_documents, documents_for
+from catalog.search.documents import documents_for, shards
 from catalog.search.index import SearchIndex
 from catalog.search.service import SearchRequest, search
 
@@ -27,14 +27,12 @@ def open_index(datadir: DataDir) -> SearchIndex:
 
 def ensure_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> str:
     """Check the index against the database and rebuild it if needed; returns what was found."""
-    return index.ensure(
-        records.count_records(connection), lambda: all_documents(connection, processes or os.cpu_count() or 1)
-    )
+    return index.ensure(records.count_records(connection), lambda: shards(connection, processes or os.cpu_count() or 1))
 
 
 def rebuild_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> int:
-    """Rebuild from the database, analysing texts in `processes` worker processes (default: one per core)."""
-    return index.rebuild(all_documents(connection, processes or os.cpu_count() or 1))
+    """Rebuild from the database in `processes` worker processes (default: one per core)."""
+    return index.rebuild(shards(connection, processes or os.cpu_count() or 1))
 
 
 def index_records(

@@ -23,13 +23,15 @@ def is_stopword(word: str) -> bool:
     return folded in indonesian_stopwords() or folded in ENGLISH_STOPWORDS
 
 
-def record_query(parsed: Query, vocabulary, partial: bool = False) -> wq.Query | None:
+def record_query(parsed: Query, vocabulary, partial: bool = False, books_with=None) -> wq.Query | None:
     """The query over record documents, or None when nothing searchable is left.
 
     With *partial*, words of five letters or more also find longer words they begin: the
-    fallback for a query that found nothing as typed.
+    fallback for a query that found nothing as typed. The record documents hold a book's
+    text without positions, so a phrase in the text is looked for in its pages/chapters:
+    *books_with* turns that page query into a query for the books that have such a page.
     """
-    context = _Context(vocabulary, partial)
+    context = _Context(vocabulary, partial, books_with)
     return _combine([_record_clause(clause, context) for clause in parsed.clauses])
 
 
@@ -48,9 +50,10 @@ def unit_query(parsed: Query, vocabulary, partial: bool = False) -> wq.Query | N
 
 
 class _Context:
-    def __init__(self, vocabulary, partial: bool) -> None:
+    def __init__(self, vocabulary, partial: bool, books_with=None) -> None:
         self.vocabulary = vocabulary
         self.partial = partial
+        self.books_with = books_with
         self._prefixes: dict[str, list[str]] = {}
 
     def words_starting_with(self, text: str) -> list[str]:
@@ -117,8 +120,12 @@ def _text_clause(clause, field: str, context):
         steps = [_variants(field, word) for word in kept]
         if not steps:
             return None
+        if len(steps) == 1:
+            return steps[0]
+        if field == "content":
+            return context.books_with(_text_clause(clause, "text", context)) if context.books_with else None
         slop = 1 if len(kept) == len(clause.words) else 2
-        return wq.Sequence(steps, slop=slop) if len(steps) > 1 else steps[0]
+        return wq.Sequence(steps, slop=slop)
     if clause.prefix:
         return _expanded_prefix(field, clause.text, context)
     if is_stopword(clause.text):

@@ -1,20 +1,18 @@
 """What the index holds for a record: one record document and one document per page or chapter.
 
-The record document carries the metadata and the whole text (so a book matches when its
-words are anywhere in it, and facets count books, not pages); the unit documents carry
-each page's or chapter's text with positions, so a hit can say where it is. All text is
+The record document carries the metadata and the whole text without positions (so a book
+matches when its words are anywhere in it, and facets count books, not pages); the unit
+documents carry each page's or chapter's text with positions, for phrases and so a hit can
+say where it is. All text is
 analysed here (see `analysis`) and stored as space-separated terms.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import sqlite3
 import zlib
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 from catalog.search.analysis import detect_language, terms, words
 
@@ -106,39 +104,37 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
     return RecordDocuments(record_id, record, unit_documents, spelling)
 
 
-def all_documents(connection: sqlite3.Connection, processes: int = 1) -> Iterator[RecordDocuments]:
-    """Documents for every record; with `processes` > 1 the analysis runs in worker processes
-    (each with its own connection to the same database) while the caller writes the index."""
-    record_ids = [record_id for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id")]
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    """Some of a catalogue's records, to analyse and index in one process (picklable)."""
+
+    database: str
+    record_ids: tuple[int, ...]
+
+    def documents(self) -> Iterator[RecordDocuments]:
+        from catalog import db
+
+        connection = db.connect(self.database)
+        try:
+            for record_id in self.record_ids:
+                documents = documents_for(connection, record_id)
+                if documents is not None:
+                    yield documents
+        finally:
+            connection.close()
+
+
+def shards(connection: sqlite3.Connection, processes: int = 1, batch: int = 16) -> list[Shard]:
+    """Every record, dealt out in batches of *batch* to *processes* shards of about equal work."""
     database = _database_path(connection)
-    if processes <= 1 or len(record_ids) < 2 * processes or database is None:
-        for record_id in record_ids:
-            documents = documents_for(connection, record_id)
-            if documents is not None:
-                yield documents
-        return
-    batches = [record_ids[start : start + _BATCH] for start in range(0, len(record_ids), _BATCH)]
-    # concurrent.futures, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool
-    # here instead of being replaced forever while the rebuild waits.
-    with ProcessPoolExecutor(
-        processes,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_open_worker_connection,
-        initargs=(database,),
-    ) as executor:
-        # At most two batches per worker in flight: analysis outruns the index writer, and
-        # an unbounded map would pile the analysed collection up in this process's memory.
-        pending: deque = deque()
-        for batch in batches:
-            pending.append(executor.submit(_documents_for_batch, batch))
-            if len(pending) >= 2 * processes:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-
-
-_BATCH = 16
-_worker_connection: sqlite3.Connection | None = None
+    if database is None:
+        raise ValueError("the catalogue must be a database file to be indexed")
+    record_ids = [record_id for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id")]
+    count = max(1, min(processes, len(record_ids) // batch))
+    dealt: list[list[int]] = [[] for _ in range(count)]
+    for number, start in enumerate(range(0, len(record_ids), batch)):
+        dealt[number % count].extend(record_ids[start : start + batch])
+    return [Shard(database, tuple(ids)) for ids in dealt]
 
 
 def _database_path(connection: sqlite3.Connection) -> str | None:
@@ -146,19 +142,6 @@ def _database_path(connection: sqlite3.Connection) -> str | None:
         if name == "main" and path:
             return path
     return None
-
-
-def _open_worker_connection(database: str) -> None:
-    global _worker_connection
-    from catalog import db
-
-    _worker_connection = db.connect(database)
-
-
-def _documents_for_batch(record_ids: list[int]) -> list[RecordDocuments]:
-    assert _worker_connection is not None
-    found = (documents_for(_worker_connection, record_id) for record_id in record_ids)
-    return [documents for documents in found if documents is not None]
 
 
 def _analysed(text: str | None, language: str | None) -> str:

@@ -10,26 +10,32 @@ against the old one until the new one is complete.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import LockError
+from whoosh.writing import LockError, SegmentWriter
 
-from catalog.search.documents import RecordDocuments
+from catalog.search.documents import RecordDocuments, Shard
 from catalog.search.vocabulary import Vocabulary
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 log = logging.getLogger("ebookserver.search")
+# Postings a rebuild keeps in memory per index and process before sorting them out to disk.
+WRITER_LIMIT_MB = 96
 
 
 def record_schema() -> Schema:
@@ -44,7 +50,9 @@ def record_schema() -> Schema:
         # For plain words: all the metadata in one field (title and authors weigh more by
         # repetition), and the whole text. Two fields per word keep queries cheap.
         meta=TEXT(analyzer=terms, field_boost=4.0),
-        content=TEXT(analyzer=terms),
+        # Without positions: a phrase is looked for in the pages/chapters (small documents),
+        # never in a whole book's positions.
+        content=TEXT(analyzer=terms, phrase=False),
         identifiers=TEXT(analyzer=terms, phrase=False, field_boost=5.0),
         language=ID(sortable=True),
         format=TEXT(analyzer=terms, phrase=False, sortable=True),
@@ -59,7 +67,7 @@ def record_schema() -> Schema:
 
 def unit_schema() -> Schema:
     return Schema(
-        record_id=ID(stored=True),
+        record_id=ID(stored=True, sortable=True),
         file_id=STORED(),
         seq=NUMERIC(stored=True),
         text=TEXT(analyzer=SpaceSeparatedTokenizer()),
@@ -156,7 +164,7 @@ class SearchIndex:
 
     # --- writing -----------------------------------------------------------------------
 
-    def ensure(self, record_count: int, source: Callable[[], Iterable[RecordDocuments]]) -> str:
+    def ensure(self, record_count: int, source: Callable[[], Sequence[Shard]]) -> str:
         """Rebuild the index when it is missing, stale or corrupt; returns the state found."""
         found = self.state(record_count)
         if found != "ok":
@@ -164,30 +172,45 @@ class SearchIndex:
             self.rebuild(source())
         return found
 
-    def rebuild(self, documents: Iterable[RecordDocuments]) -> int:
-        """Build a complete new generation from *documents*, then swap it in."""
+    def rebuild(self, shards: Sequence[Shard]) -> int:
+        """Build a complete new generation from *shards*, then swap it in.
+
+        Each shard is analysed and written as a Whoosh segment of its own, in a worker
+        process when there are several, so every core works; the segments are then
+        committed together. Nothing is visible until the new generation is complete.
+        """
         with self._write_lock:
             generation = self._new_generation()
             try:
                 records, units = self._open(generation)
-                record_writer = records.writer(limitmb=64)
-                unit_writer = units.writer(limitmb=64)
+                record_writer = records.writer()
+                unit_writer = units.writer()
+                try:
+                    if len(shards) > 1:
+                        with ProcessPoolExecutor(
+                            len(shards), mp_context=multiprocessing.get_context("forkserver")
+                        ) as executor:
+                            # A worker that dies raises BrokenProcessPool here, never hangs.
+                            written = list(executor.map(_write_shard, [generation] * len(shards), shards))
+                    else:
+                        written = [_write_shard(generation, shard) for shard in shards]
+                except BaseException:
+                    record_writer.cancel()
+                    unit_writer.cancel()
+                    raise
                 vocabulary = Vocabulary(generation)
-                count = 0
-                pending: list[set[str]] = []
-                for document in documents:
-                    record_writer.add_document(**document.record)
-                    for unit in document.units:
-                        unit_writer.add_document(**unit)
-                    pending.append(document.vocabulary)
-                    count += 1
-                    if len(pending) >= 200:
-                        vocabulary.add_books(pending)
-                        pending.clear()
-                vocabulary.add_books(pending)
-                vocabulary.close()
-                unit_writer.commit()
-                record_writer.commit()
+                try:
+                    vocabulary.add_counts(part.words for part in written)
+                finally:
+                    vocabulary.close()
+                for writer, segments in (
+                    (unit_writer, [part.unit_segment for part in written if part.count]),
+                    (record_writer, [part.record_segment for part in written if part.count]),
+                ):
+                    writer._close_segment()  # the commit half of Whoosh's MpWriter
+                    writer._commit_toc(segments)
+                    writer._finish()
+                count = sum(part.count for part in written)
                 self._publish(generation, count)
             except BaseException:
                 shutil.rmtree(generation, ignore_errors=True)
@@ -294,3 +317,40 @@ class SearchIndex:
 
     def close(self) -> None:
         self._close_searchers()
+
+
+@dataclasses.dataclass
+class _Written:
+    record_segment: object
+    unit_segment: object
+    count: int
+    words: Counter
+
+
+def _write_shard(generation: Path, shard: Shard) -> _Written:
+    """Analyse and write one shard's records as one segment of each index (not yet committed)."""
+    storage = FileStorage(str(generation), supports_mmap=False)
+    record_writer = SegmentWriter(storage.open_index("records"), _lk=False, limitmb=WRITER_LIMIT_MB)
+    unit_writer = SegmentWriter(storage.open_index("units"), _lk=False, limitmb=WRITER_LIMIT_MB)
+    count, words = 0, Counter()
+    try:
+        for document in shard.documents():
+            record_writer.add_document(**document.record)
+            for unit in document.units:
+                unit_writer.add_document(**unit)
+            words.update(document.vocabulary)
+            count += 1
+        if not count:
+            record_writer._close_segment()
+            unit_writer._close_segment()
+            return _Written(None, None, 0, words)
+        return _Written(
+            record_writer._finalize_segment(),  # as Whoosh's own multiprocessing writer does
+            unit_writer._finalize_segment(),
+            count,
+            words,
+        )
+    except BaseException:
+        record_writer.cancel()
+        unit_writer.cancel()
+        raise

@@ -84,7 +84,8 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         record_searcher, unit_searcher, vocabulary = searchers
         filters = _filters(request.filters)
         partial = False
-        compiled = compiler.record_query(parsed, vocabulary)
+        books_with = _books_with(unit_searcher)
+        compiled = compiler.record_query(parsed, vocabulary, books_with=books_with)
         if compiled is None:
             return {**empty, "message": "empty-query"}
         if filters is not None and next(iter(record_searcher.docs_for_query(filters)), None) is None:
@@ -94,7 +95,7 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         if results.total == 0 and compiler.has_partial_words(parsed):
             # Nothing as typed: let long words also find the longer words they begin.
             partial = True
-            compiled = compiler.record_query(parsed, vocabulary, partial=True)
+            compiled = compiler.record_query(parsed, vocabulary, partial=True, books_with=books_with)
             results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
         total = results.total
         facets = _facets(record_searcher, compiled, filters)
@@ -119,6 +120,21 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         "partial_words": partial,
         "message": None if hits else ("no-results" if not total else "past-last-page"),
     }
+
+
+def _books_with(unit_searcher):
+    """A function from a page/chapter query to a query for the books that have such pages."""
+
+    def books_with(unit_query: wq.Query) -> wq.Query:
+        documents = list(unit_searcher.docs_for_query(unit_query))
+        if not documents:
+            return wq.NullQuery
+        owners = unit_searcher.reader().column_reader("record_id")
+        record_ids = sorted({owners[document] for document in documents})
+        ids = [record_id.decode("utf-8") if isinstance(record_id, bytes) else record_id for record_id in record_ids]
+        return wq.ConstantScoreQuery(wq.Or([wq.Term("id", record_id) for record_id in ids]), 1.0)
+
+    return books_with
 
 
 def _filters(filters) -> wq.Query | None:

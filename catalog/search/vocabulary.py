@@ -8,7 +8,7 @@ book can only make a suggestion that finds nothing), and a rebuild starts it afr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from catalog import db
@@ -30,6 +30,16 @@ class Vocabulary:
                 self.connection.executemany(
                     "INSERT INTO words (word, books) VALUES (?, 1) ON CONFLICT(word) DO UPDATE SET books = books + 1",
                     ((word,) for word in set(words)),
+                )
+
+    def add_counts(self, counts: Iterable[Mapping[str, int]]) -> None:
+        """Add word -> number-of-books counts (from a rebuild's shards)."""
+        with db.transaction(self.connection):
+            for part in counts:
+                self.connection.executemany(
+                    "INSERT INTO words (word, books) VALUES (?, ?)"
+                    " ON CONFLICT(word) DO UPDATE SET books = books + excluded.books",
+                    part.items(),
                 )
 
     def books_with(self, word: str) -> int:

@@ -200,19 +200,42 @@ def test_reindex_from_another_process_during_concurrent_searches(library):
     _search_works(library)
 
 
+def test_a_rebuild_in_several_processes_finds_what_one_process_finds(library):
+    """Shards written by worker processes, one segment each, make one index."""
+    queries = [*WORDS, "panen", "sawa*", '"pergi ke pasar"', "judul:gunung", "desa NOT pantai"]
+    with library.connect() as connection:
+        search.rebuild_index(library.index, connection, processes=1)
+        alone = {query: library.search(query) for query in queries}
+        shards = search_documents.shards(connection, processes=3, batch=1)
+        assert len(shards) == 3
+        assert library.index.rebuild(shards) == len(library.ids)
+    for query in queries:
+        together = library.search(query)
+        assert _names(library, together) == _names(library, alone[query]), query
+        assert together["total"] == alone[query]["total"], query
+        assert together["facets"] == alone[query]["facets"], query
+    assert library.search('"pergi ke pasar"')["total"] == 1
+    # `desa` is in every story and in the report's title; one story is about the beach.
+    assert library.search("desa NOT pantai")["total"] == len(WORDS)
+    with library.connect() as connection:
+        assert library.index.state(records.count_records(connection)) == "ok"
+
+
 def test_searches_are_not_blocked_by_a_long_rebuild(library):
     """While a rebuild writes a new generation, searches answer from the old one."""
     with library.connect() as connection:
-        documents = list(search_documents.all_documents(connection))
+        [shard] = search_documents.shards(connection, processes=1)
     writing = threading.Event()
 
-    def slowly():
-        for document in documents:
-            writing.set()
-            time.sleep(0.1)
-            yield document
+    class SlowShard(search_documents.Shard):
+        def documents(self):
+            for document in super().documents():
+                writing.set()
+                time.sleep(0.1)
+                yield document
 
-    rebuild = threading.Thread(target=library.index.rebuild, args=(slowly(),))
+    slow = SlowShard(shard.database, shard.record_ids)
+    rebuild = threading.Thread(target=library.index.rebuild, args=([slow],))
     with Searchers(library, count=4) as searchers:
         rebuild.start()
         assert writing.wait(10)
