@@ -14,7 +14,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 
-from catalog.search.analysis import detect_language, terms, words
+from catalog.search.analysis import detect_language, language_of, terms, words
 
 
 @dataclasses.dataclass
@@ -61,7 +61,13 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
         content.extend(unit_terms)
         vocabulary.update(words(text))
         unit_documents.append(
-            {"record_id": str(record_id), "file_id": file_id, "seq": seq, "text": " ".join(unit_terms)}
+            {
+                "record_id": str(record_id),
+                "file_id": file_id,
+                "seq": seq,
+                "language": language_of(language),
+                "text": " ".join(unit_terms),
+            }
         )
     metadata_text = " ".join(filter(None, [row["title"], row["subtitle"], *people, *subjects, row["publisher"]]))
     vocabulary.update(words(metadata_text))

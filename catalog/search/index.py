@@ -24,38 +24,38 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import LockError, SegmentWriter
 
 from catalog.search.documents import RecordDocuments, Shard
+from catalog.search.fields import Terms
 from catalog.search.vocabulary import Vocabulary
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 log = logging.getLogger("ebookserver.search")
-# Postings a rebuild keeps in memory per index and process before sorting them out to disk.
-WRITER_LIMIT_MB = 96
+# The postings (as Whoosh counts their size) a rebuild keeps in memory per index and
+# process; each time they reach this, they are written out as one segment.
+SEGMENT_MB = 160
 
 
 def record_schema() -> Schema:
-    terms = SpaceSeparatedTokenizer()
     return Schema(
         id=ID(stored=True, unique=True),
         # For fielded queries (judul:, pengarang:, subjek:, penerbit:)
-        title=TEXT(analyzer=terms),
-        authors=TEXT(analyzer=terms),
-        subjects=TEXT(analyzer=terms),
-        publisher=TEXT(analyzer=terms),
+        title=Terms(),
+        authors=Terms(),
+        subjects=Terms(),
+        publisher=Terms(),
         # For plain words: all the metadata in one field (title and authors weigh more by
         # repetition), and the whole text. Two fields per word keep queries cheap.
-        meta=TEXT(analyzer=terms, field_boost=4.0),
+        meta=Terms(field_boost=4.0),
         # Without positions: a phrase is looked for in the pages/chapters (small documents),
         # never in a whole book's positions.
-        content=TEXT(analyzer=terms, phrase=False),
-        identifiers=TEXT(analyzer=terms, phrase=False, field_boost=5.0),
+        content=Terms(phrase=False),
+        identifiers=Terms(phrase=False, field_boost=5.0),
         language=ID(sortable=True),
-        format=TEXT(analyzer=terms, phrase=False, sortable=True),
+        format=Terms(phrase=False, sortable=True),
         ddc=ID(),
         ddc_class=ID(sortable=True),
         year=NUMERIC(sortable=True, signed=True),
@@ -70,7 +70,8 @@ def unit_schema() -> Schema:
         record_id=ID(stored=True, sortable=True),
         file_id=STORED(),
         seq=NUMERIC(stored=True),
-        text=TEXT(analyzer=SpaceSeparatedTokenizer()),
+        language=STORED(),  # the analysis chain its text went through (for snippets)
+        text=Terms(),
     )
 
 
@@ -203,10 +204,8 @@ class SearchIndex:
                     vocabulary.add_counts(part.words for part in written)
                 finally:
                     vocabulary.close()
-                for writer, segments in (
-                    (unit_writer, [part.unit_segment for part in written if part.count]),
-                    (record_writer, [part.record_segment for part in written if part.count]),
-                ):
+                for writer, name in ((unit_writer, "units"), (record_writer, "records")):
+                    segments = [segment for part in written for segment in part.segments[name]]
                     writer._close_segment()  # the commit half of Whoosh's MpWriter
                     writer._commit_toc(segments)
                     writer._finish()
@@ -321,36 +320,73 @@ class SearchIndex:
 
 @dataclasses.dataclass
 class _Written:
-    record_segment: object
-    unit_segment: object
+    segments: dict[str, list]  # index name -> its new segments
     count: int
     words: Counter
 
 
 def _write_shard(generation: Path, shard: Shard) -> _Written:
-    """Analyse and write one shard's records as one segment of each index (not yet committed)."""
+    """Analyse and write one shard's records as segments of each index (not yet committed).
+
+    A segment is closed when its postings reach `SEGMENT_MB`: Whoosh would otherwise sort
+    them out to disk in runs and merge those back, which costs more than the building.
+    """
     storage = FileStorage(str(generation), supports_mmap=False)
-    record_writer = SegmentWriter(storage.open_index("records"), _lk=False, limitmb=WRITER_LIMIT_MB)
-    unit_writer = SegmentWriter(storage.open_index("units"), _lk=False, limitmb=WRITER_LIMIT_MB)
+    indexes = {name: storage.open_index(name) for name in ("records", "units")}
+
+    def new_writer(name: str) -> _ShardWriter:
+        return _ShardWriter(indexes[name], _lk=False, limitmb=SEGMENT_MB * 2)
+
+    writers = {name: new_writer(name) for name in indexes}
+    segments: dict[str, list] = {name: [] for name in indexes}
     count, words = 0, Counter()
     try:
         for document in shard.documents():
-            record_writer.add_document(**document.record)
+            writers["records"].add_document(**document.record)
             for unit in document.units:
-                unit_writer.add_document(**unit)
+                writers["units"].add_document(**unit)
             words.update(document.vocabulary)
             count += 1
-        if not count:
-            record_writer._close_segment()
-            unit_writer._close_segment()
-            return _Written(None, None, 0, words)
-        return _Written(
-            record_writer._finalize_segment(),  # as Whoosh's own multiprocessing writer does
-            unit_writer._finalize_segment(),
-            count,
-            words,
-        )
+            for name, writer in writers.items():
+                if writer.pool.currentsize > SEGMENT_MB * 1024 * 1024:
+                    segments[name].append(writer._finalize_segment())  # as Whoosh's MpWriter does
+                    writers[name] = new_writer(name)
+        for name, writer in writers.items():
+            if writer._added:
+                segments[name].append(writer._finalize_segment())
+            else:
+                writer._close_segment()
     except BaseException:
-        record_writer.cancel()
-        unit_writer.cancel()
+        for writer in writers.values():
+            writer.cancel()
         raise
+    return _Written(segments, count, words)
+
+
+class _ShardWriter(SegmentWriter):
+    """Whoosh's segment writer, reading each document's field lengths once when it writes the
+    postings (Whoosh reads them back from disk once per posting)."""
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        per_document = self.per_document_reader()
+        try:
+            lengths = _Lengths(per_document)
+            self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+            self.fieldwriter.close()
+        finally:
+            per_document.close()
+
+
+class _Lengths:
+    def __init__(self, per_document) -> None:
+        self.per_document = per_document
+        self.cache: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self.cache.get(fieldname)
+        if lengths is None:
+            count = self.per_document.doc_count_all()
+            lengths = [self.per_document.doc_field_length(number, fieldname, default) for number in range(count)]
+            self.cache[fieldname] = lengths
+        return lengths[docnum]

@@ -13,12 +13,13 @@ import zlib
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 
 from catalog.search import compile as compiler
-from catalog.search.analysis import detect_language, fold, query_variants, terms
+from catalog.search.analysis import fold
 from catalog.search.index import SearchIndex
-from catalog.search.query import Phrase, Word, parse
-from catalog.search.snippets import snippet
+from catalog.search.query import parse
+from catalog.search.snippets import snippet, snippet_at
 
 FACETS = ("language", "format", "ddc_class", "year", "availability")
 SORTS = {"relevance": None, "title": ("title_sort", False), "newest": ("added", True), "year": ("year", True)}
@@ -82,6 +83,8 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         if searchers is None:
             return {**empty, "message": "index-missing"}
         record_searcher, unit_searcher, vocabulary = searchers
+        if record_searcher.doc_count() == 0:  # Whoosh cannot score in an empty index
+            return {**empty, "message": "no-results"}
         filters = _filters(request.filters)
         partial = False
         books_with = _books_with(unit_searcher)
@@ -91,21 +94,25 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         if filters is not None and next(iter(record_searcher.docs_for_query(filters)), None) is None:
             # Whoosh ignores a filter that matches nothing; here it means no book can match.
             return {**empty, "message": "no-results"}
-        results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
-        if results.total == 0 and compiler.has_partial_words(parsed):
+        results = _matches(record_searcher, compiled, filters, request.sort)
+        if not results.docs() and compiler.has_partial_words(parsed):
             # Nothing as typed: let long words also find the longer words they begin.
             partial = True
             compiled = compiler.record_query(parsed, vocabulary, partial=True, books_with=books_with)
-            results = _page(record_searcher, compiled, filters, request.sort, page, page_size)
-        total = results.total
-        facets = _facets(record_searcher, compiled, filters)
+            results = _matches(record_searcher, compiled, filters, request.sort)
+        matched = results.docs()
+        total = len(matched)
+        facets = _facets(record_searcher, matched)
         wanted_units = compiler.unit_query(parsed, vocabulary, partial=partial)
-        wanted_terms = _wanted_terms(parsed, partial)
-        past_the_end = page > max(results.pagecount, 1)  # Whoosh would repeat the last page
-        page_hits = [] if past_the_end else [(hit["id"], _score(hit)) for hit in results]
+        page_hits = [
+            (record_searcher.stored_fields(docnum)["id"], _score(score))
+            for score, docnum in results.top_n[(page - 1) * page_size : page * page_size]
+        ]
         places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units)
+        shown = [docnum for found in places.values() for _score, docnum, _stored in found[:SNIPPETS_PER_HIT]]
+        positions = _positions(unit_searcher, shown, _unit_terms(wanted_units))
         hits = [
-            {"id": int(record_id), "score": score, **_where(connection, places.get(record_id, []), wanted_terms)}
+            {"id": int(record_id), "score": score, **_where(connection, places.get(record_id, []), positions)}
             for record_id, score in page_hits
         ]
         suggestion = _suggestion(vocabulary, parsed, request.text) if total < SUGGEST_BELOW else None
@@ -156,33 +163,32 @@ def _filters(filters) -> wq.Query | None:
     return wq.And(parts) if parts else None
 
 
-def _score(hit) -> float:
+def _score(score) -> float:
     """Relevance; when sorted by another key Whoosh gives that key instead, so 0."""
-    return round(hit.score, 4) if isinstance(hit.score, float) else 0.0
+    return round(score, 4) if isinstance(score, float) else 0.0
 
 
-def _page(searcher, compiled, filters, sort_name: str, page: int, page_size: int):
+def _matches(searcher, compiled, filters, sort_name: str):
+    """Every matching book in order, scored or sorted, in one pass of the query (its
+    `docs()` are then counted for the total and the facets without matching again)."""
     sort = SORTS.get(sort_name)
-    return searcher.search_page(
+    return searcher.search(
         compiled,
-        page,
-        pagelen=page_size,
+        limit=None,
         filter=filters,
         sortedby=sort[0] if sort else None,
         reverse=sort[1] if sort else False,
     )
 
 
-def _facets(searcher, compiled, filters) -> dict[str, list[dict]]:
-    """Books per facet value among all matches, counted without scoring them."""
-    matching = compiled if filters is None else wq.And([compiled, filters])
-    documents = list(searcher.docs_for_query(matching))
+def _facets(searcher, documents) -> dict[str, list[dict]]:
+    """Books per facet value among all matches."""
     if not documents:  # also spares an empty index's reader, which has no columns
         return {name: [] for name in FACETS}
-    reader = searcher.reader()
+    columns = _facet_columns(searcher)
     facets = {}
     for name in FACETS:
-        column = reader.column_reader(name)
+        column = columns[name]
         counts: dict = {}
         for document in documents:
             value = column[document]
@@ -190,6 +196,17 @@ def _facets(searcher, compiled, filters) -> dict[str, list[dict]]:
         items = [{"value": _facet_value(name, key), "count": count} for key, count in counts.items()]
         facets[name] = sorted(items, key=lambda item: (-item["count"], str(item["value"])))
     return facets
+
+
+def _facet_columns(searcher) -> dict[str, list]:
+    """Each facet's value for every book, read once per searcher (a searcher sees one
+    state of the index; a commit brings a new one)."""
+    columns = getattr(searcher, "_facet_columns", None)
+    if columns is None:
+        reader = searcher.reader()
+        columns = {name: list(reader.column_reader(name)) for name in FACETS}
+        searcher._facet_columns = columns
+    return columns
 
 
 def _facet_value(name: str, key):
@@ -200,22 +217,36 @@ def _facet_value(name: str, key):
     return key
 
 
-def _wanted_terms(parsed, partial: bool) -> set[str]:
-    wanted: set[str] = set()
-    for clause in parsed.clauses:
-        for item in getattr(clause, "clauses", (clause,)):
-            if isinstance(item, Word) and item.field is None and not compiler.is_stopword(item.text):
-                wanted |= query_variants(item.text)
-                if item.prefix or (partial and len(item.text) >= compiler.PARTIAL_WORD_MIN):
-                    wanted.add("\0prefix:" + fold(item.text))
-            elif isinstance(item, Phrase) and item.field is None:
-                for word in item.words:
-                    if not compiler.is_stopword(word):
-                        wanted |= query_variants(word)
-    return wanted
+def _unit_terms(wanted_units) -> list[str]:
+    """The page/chapter terms a query looks for (its words' forms and prefix expansions)."""
+    if wanted_units is None:
+        return []
+    found = {text for field, text in wanted_units.iter_all_terms() if field == "text"}
+    return sorted(text.decode("utf-8") if isinstance(text, bytes) else text for text in found)
 
 
-def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, list[tuple[float, dict]]]:
+def _positions(unit_searcher, docnums: list[int], unit_terms: list[str]) -> dict[int, dict[int, str]]:
+    """Where on each of *docnums* the terms are: docnum -> {position: term}, from the
+    postings (one pass along each term's list, skipping to the pages wanted)."""
+    found: dict[int, dict[int, str]] = {docnum: {} for docnum in docnums}
+    ordered = sorted(found)
+    for term in unit_terms:
+        try:
+            matcher = unit_searcher.postings("text", term)
+        except TermNotFound:
+            continue
+        for docnum in ordered:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+            if matcher.is_active() and matcher.id() == docnum:
+                for position in matcher.value_as("positions"):
+                    found[docnum][position] = term
+    return found
+
+
+def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, list[tuple[float, int, dict]]]:
     """For each book on the page, its pages/chapters that match the text query, best first.
 
     Each book's pages come from its id (a short posting list); one pass of the text query's
@@ -238,7 +269,9 @@ def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, lis
         if matcher.is_active() and matcher.id() == docnum:
             found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
     return {
-        record_id: [(score, unit_searcher.stored_fields(docnum)) for score, docnum in sorted(pairs, key=_best_first)]
+        record_id: [
+            (score, docnum, unit_searcher.stored_fields(docnum)) for score, docnum in sorted(pairs, key=_best_first)
+        ]
         for record_id, pairs in found.items()
     }
 
@@ -247,40 +280,26 @@ def _best_first(pair: tuple[float, int]) -> tuple[float, int]:
     return -pair[0], pair[1]
 
 
-def _where(connection, places: list[tuple[float, dict]], wanted_terms) -> dict:
+def _where(connection, places: list[tuple[float, int, dict]], positions: dict[int, dict[int, str]]) -> dict:
     """Snippets from a book's best places, and how many more places match."""
     snippets = []
-    prefixes = {term.split(":", 1)[1] for term in wanted_terms if term.startswith("\0prefix:")}
-    plain = {term for term in wanted_terms if not term.startswith("\0")}
-    for _score, stored in places[:SNIPPETS_PER_HIT]:
+    for _score, docnum, stored in places[:SNIPPETS_PER_HIT]:
         row = connection.execute(
-            "SELECT t.seq, t.label, t.text_z, f.format, r.language FROM text_units t"
-            " JOIN ebook_files f ON f.id = t.file_id JOIN records r ON r.id = f.record_id"
+            "SELECT t.seq, t.label, t.text_z, f.format FROM text_units t JOIN ebook_files f ON f.id = t.file_id"
             " WHERE t.file_id = ? AND t.seq = ?",
             (stored["file_id"], stored["seq"]),
         ).fetchone()
         if row is None:
             continue
         text = zlib.decompress(row["text_z"]).decode("utf-8")
-        language = row["language"] or detect_language(text)  # as the book was indexed
-        found = snippet(text, _expand(plain, prefixes, text, language), language)
+        language = stored.get("language")  # as the page was analysed
+        found_here = positions.get(docnum, {})
+        found = snippet_at(text, found_here, language) or snippet(text, set(found_here.values()), language)
         if found is None:
             continue
         location = {"page": row["seq"]} if row["format"] == "pdf" else {"chapter": row["seq"]}
         snippets.append({**found, **location, "label": row["label"]})
     return {"snippets": snippets, "more_matches": max(len(places) - len(snippets), 0)}
-
-
-def _expand(plain: set[str], prefixes: set[str], text: str, language: str | None) -> set[str]:
-    if not prefixes:
-        return plain
-    extra = {
-        term
-        for word in set(fold(text).split())
-        if any(word.startswith(prefix) for prefix in prefixes)
-        for term in [word, *terms(word, language)]
-    }
-    return plain | extra
 
 
 def _suggestion(vocabulary, parsed, text: str) -> str | None:

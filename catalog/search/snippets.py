@@ -1,11 +1,32 @@
-"""Snippets: a short window of a page's original text around the words that matched."""
+"""Snippets: a short window of a page's original text around the words that matched.
+
+The index knows where each term is on a page (its position among the page's words, less
+stopwords), so `snippet_at` finds the matched words by counting words, with no stemming.
+`snippet` matches by analysing the words instead: for the rare page whose folded text is
+not as long as the text itself, where offsets in one do not fit the other.
+"""
 
 from __future__ import annotations
 
-from catalog.search.analysis import TOKEN_PATTERN, fold, terms
+from catalog.search.analysis import ENGLISH_STOPWORDS, TOKEN_PATTERN, fold, indonesian_stopwords, language_of, terms
 
 WINDOW_WORDS = 28
+_CLOSING = frozenset(".,;:!?)]}\"'”’»")
 LEAD_WORDS = 6
+
+
+def snippet_at(text: str, positions: dict[int, str], language: str | None) -> dict | None:
+    """The snippet around the words at *positions* (index position -> the term found there),
+    or None when the positions cannot be placed in this text."""
+    folded = fold(text)
+    if len(folded) != len(text) or not positions:
+        return None
+    tokens = list(TOKEN_PATTERN.finditer(folded))
+    chain = language_of(language)
+    stops = indonesian_stopwords() if chain == "id" else ENGLISH_STOPWORDS if chain == "en" else frozenset()
+    indexed = [number for number, token in enumerate(tokens) if token.group() not in stops]
+    matched = [(indexed[position], term) for position, term in sorted(positions.items()) if position < len(indexed)]
+    return _window(text, tokens, matched)
 
 
 def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
@@ -14,10 +35,11 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
     `highlights` are `[start, end]` character offsets within the snippet's text.
     """
     tokens = list(TOKEN_PATTERN.finditer(text))
-    if not tokens:
-        return None
     matched = [(index, _match(match.group(), wanted, language)) for index, match in enumerate(tokens)]
-    matched = [(index, key) for index, key in matched if key is not None]
+    return _window(text, tokens, [(index, key) for index, key in matched if key is not None])
+
+
+def _window(text: str, tokens: list, matched: list[tuple[int, str]]) -> dict | None:
     if not matched:
         return None
     # The best window holds the most different query words, then the most matches; it
@@ -33,6 +55,8 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
     end_token = min(len(tokens), start_token + WINDOW_WORDS) - 1
     hits = [index for index, _ in matched]
     start, end = tokens[start_token].start(), tokens[end_token].end()
+    while end < len(text) and text[end] in _CLOSING:  # keep the full stop or quote after the last word
+        end += 1
     excerpt = text[start:end]
     highlights = [
         [tokens[index].start() - start, tokens[index].end() - start]
@@ -40,7 +64,7 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
         if start_token <= index <= end_token
     ]
     prefix = "… " if start > 0 else ""
-    suffix = " …" if end < len(text) else ""
+    suffix = " …" if text[end:].strip() else ""
     shift = len(prefix)
     return {
         "text": prefix + " ".join(excerpt.split("\n")) + suffix,
