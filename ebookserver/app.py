@@ -7,8 +7,11 @@ import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from flask import Flask, g, request
+from markupsafe import Markup, escape
 
 from catalog import search as search_engine
 from catalog.datadir import DataDir
@@ -52,18 +55,45 @@ def create_app(
     def page_globals() -> dict[str, Any]:
         return {
             "library_name": settings.library_name,
+            "opening_hours": settings.opening_hours,
             "language": g.get("language", settings.language),
             "languages": i18n.LANGUAGE_NAMES,
+            "language_url": _language_url,
         }
 
+    app.jinja_env.filters["number"] = lambda value: format_decimal(value, locale=g.get("language", "id"))
+    app.jinja_env.filters["filesize"] = lambda size: i18n.file_size(size, g.get("language", "id"))
+    app.jinja_env.filters["highlighted"] = _highlighted
+
     database.init_app(app)
-    from ebookserver.views import api, errors, health, opac
+    from ebookserver.views import api, errors, health, opac, reader
 
     app.register_blueprint(opac.blueprint)
+    app.register_blueprint(reader.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     errors.register(app)
     return app
+
+
+def _language_url(code: str) -> str:
+    """This page in another language (the choice is remembered in a cookie)."""
+    arguments = request.args.to_dict()
+    arguments["lang"] = code
+    return request.path + "?" + urlencode(arguments)
+
+
+def _highlighted(snippet: dict) -> Markup:
+    """A snippet's text with its highlights in <mark>, everything else escaped."""
+    text, pieces, cursor = snippet["text"], [], 0
+    for start, end in snippet.get("highlights", []):
+        if start < cursor:
+            continue
+        pieces.append(escape(text[cursor:start]))
+        pieces.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        cursor = end
+    pieces.append(escape(text[cursor:]))
+    return Markup("").join(pieces)
 
 
 # Jinja's new-style gettext fills the placeholders itself, escaping the values.

@@ -67,3 +67,15 @@ def choose_language(request, default: str) -> str:
             return normalise_language(value)
     best = request.accept_languages.best_match(["id", "in", "en"], default=None)
     return normalise_language(best, default) if best else default
+
+
+def file_size(size: int, language: str) -> str:
+    """`1,5 MB` in Indonesian, `1.5 MB` in English."""
+    from babel.numbers import format_decimal
+
+    value, unit = float(size), "B"
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            break
+        value /= 1024
+    return f"{format_decimal(round(value, 1), locale=normalise_language(language))} {unit}"

@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "./data", "Folder holding the database, book files, covers and search index.", Path),
     Setting("language", "id", "Default language of the interface and messages: id (Bahasa Indonesia) or en."),
     Setting("library_name", "Perpustakaan Desa", "The library's name, shown on every page."),
+    Setting("opening_hours", "", "Opening hours shown on the home page, e.g. `Senin–Sabtu 08.00–15.00`."),
     Setting("host", "127.0.0.1", "Address `serve` listens on (0.0.0.0 for every network interface)."),
     Setting("port", 8080, "TCP port `serve` listens on.", int),
     Setting("threads", 8, "Request threads in the waitress server.", int),

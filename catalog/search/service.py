@@ -147,6 +147,9 @@ def _books_with(unit_searcher):
 def _filters(filters) -> wq.Query | None:
     parts = []
     for name, value in filters:
+        if name == "record":  # search inside one book
+            parts.append(wq.Term("id", str(value)))
+            continue
         if name not in FACETS or value in (None, ""):
             continue
         if name == "year":

@@ -8,7 +8,15 @@ not as long as the text itself, where offsets in one do not fit the other.
 
 from __future__ import annotations
 
-from catalog.search.analysis import ENGLISH_STOPWORDS, TOKEN_PATTERN, fold, indonesian_stopwords, language_of, terms
+from catalog.search.analysis import (
+    ENGLISH_STOPWORDS,
+    TOKEN_PATTERN,
+    fold,
+    indonesian_stopwords,
+    language_of,
+    query_variants,
+    terms,
+)
 
 WINDOW_WORDS = 28
 _CLOSING = frozenset(".,;:!?)]}\"'”’»")
@@ -83,3 +91,19 @@ def _match(word: str, wanted: set[str], language: str | None) -> str | None:
         return None
     analysed = terms(word, language)
     return analysed[0] if analysed and analysed[0] in wanted else None
+
+
+def marks(text: str, words: list[str], language: str | None) -> list[tuple[int, int]]:
+    """Where in *text* the forms of *words* are (`membaca` marks `dibaca` too), as
+    (start, end) character offsets: the reader highlights what a search found."""
+    wanted = set()
+    for word in words:
+        wanted |= query_variants(word)
+    wanted = {term for term in wanted if term and term not in indonesian_stopwords() and term not in ENGLISH_STOPWORDS}
+    if not wanted:
+        return []
+    return [
+        (token.start(), token.end())
+        for token in TOKEN_PATTERN.finditer(text)
+        if _match(token.group(), wanted, language) is not None
+    ]

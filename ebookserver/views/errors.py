@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from catalog.i18n import N_
 
 _MESSAGES = {
+    403: (N_("Not available"), N_("This book cannot be read here. Ask the librarian about borrowing it.")),
     404: (N_("Page not found"), N_("The page you asked for does not exist. It may have moved.")),
     405: (N_("Not allowed"), N_("This page cannot be used that way.")),
     413: (N_("Too large"), N_("What you sent is larger than this server accepts.")),

@@ -1,24 +1,102 @@
-"""The public catalogue. For now: a paginated list of every record, with covers."""
+"""The public catalogue: home, search results, record pages and browsing, as HTML that
+works without JavaScript."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
-from catalog import records
+from catalog import browse, records
+from catalog import search as search_engine
+from catalog.errors import RecordNotFound
+from ebookserver import names
+from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
 
 blueprint = Blueprint("opac", __name__)
 PAGE_SIZE = 24
+RESULTS_PER_PAGE = 10
+NEW_ON_HOME = 8
+# Query-string name -> facet, as in the JSON API.
+FILTERS = {"lang": "language", "format": "format", "ddc": "ddc_class", "year": "year", "availability": "availability"}
+FACET_PARAMETER = {facet: parameter for parameter, facet in FILTERS.items()}
+MAX_PAGE = 10_000
+
+
+def _page_number() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
 
 
 @blueprint.get("/")
 def index():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     connection = get_db()
-    total = records.count_records(connection)
-    found = records.list_records(connection, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    total, newest = browse.records_in(connection, "new", limit=NEW_ON_HOME)
+    return render_template("home.html", total=total, newest=newest, counts=browse.counts(connection), names=names)
+
+
+@blueprint.get("/cari")
+def results():
+    text = request.args.get("q", "").strip()
+    if not text:
+        return redirect(url_for("opac.index"))
+    filters = tuple(
+        (facet, request.args[parameter]) for parameter, facet in FILTERS.items() if request.args.get(parameter)
+    )
+    within = request.args.get("within", type=int)
+    if within:
+        filters += (("record", within),)
+    sort = request.args.get("sort", "relevance")
+    found = search_engine.search(
+        current_app.config["SEARCH_INDEX"],
+        get_db(),
+        search_engine.SearchRequest(text, page=_page_number(), page_size=RESULTS_PER_PAGE, sort=sort, filters=filters),
+    )
+    active = {parameter: request.args[parameter] for parameter in FILTERS if request.args.get(parameter)}
+    if within:
+        active["within"] = str(within)
+    return render_template(
+        "results.html",
+        query=text,
+        found=found,
+        sort=sort if sort in search_engine.service.SORTS else "relevance",
+        active=active,
+        facet_parameter=FACET_PARAMETER,
+        names=names,
+    )
+
+
+@blueprint.get("/buku/<int:record_id>")
+def record(record_id: int):
+    try:
+        found = records.get_record(get_db(), record_id)
+    except (RecordNotFound, OverflowError):
+        abort(404)
+    files = [
+        {**file, "readable": may_read(found, file), "downloadable": may_download(found, file)}
+        for file in found["files"]
+    ]
+    return render_template("record.html", record=found, files=files, names=names)
+
+
+@blueprint.get("/jelajah/baru")
+def newest():
+    return _browse("new", "")
+
+
+@blueprint.get("/jelajah/<any(author, subject, ddc, language, format):kind>/<path:value>")
+def browse_by(kind: str, value: str):
+    return _browse(kind, value)
+
+
+def _browse(kind: str, value: str):
+    page = _page_number()
+    total, found = browse.records_in(get_db(), kind, value, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if total == 0 and kind != "new":
+        abort(404)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("index.html", records=found, total=total, page=page, pages=pages)
+    return render_template(
+        "browse.html", kind=kind, value=value, records=found, total=total, page=page, pages=pages, names=names
+    )
 
 
 @blueprint.get("/covers/<sha256>.jpg")

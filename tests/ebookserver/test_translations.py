@@ -73,7 +73,7 @@ def test_extraction_finds_messages_from_every_kind_of_source():
     assert EmptyFile.message in ids  # N_ in catalog/
     assert "Importing" in ids  # _() in ebookserver/
     assert "Back to the catalogue" in ids  # _() in a Jinja template
-    assert "%(num)d page" in ids  # ngettext() in a Jinja template
+    assert "%(num)s page" in ids  # ngettext() in a Jinja template
 
 
 def test_every_message_in_the_source_has_an_indonesian_translation():
@@ -122,9 +122,9 @@ def test_gettext_for_indonesian_uses_the_catalogue():
 
 
 def test_plural_messages_use_the_single_indonesian_form():
-    expected = indonesian()["%(num)d page"].string[0]
+    expected = indonesian()["%(num)s page"].string[0]
     for count in (1, 2, 5):
-        assert translations("id").ngettext("%(num)d page", "%(num)d pages", count) == expected
+        assert translations("id").ngettext("%(num)s page", "%(num)s pages", count) == expected
 
 
 def test_error_renders_in_indonesian_and_in_english():

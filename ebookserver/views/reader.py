@@ -1,0 +1,197 @@
+"""Reading in the browser, rendered by the server: a PDF page as an image with its text,
+an EPUB chapter as text. No script of the book ever reaches the browser, every page works
+without JavaScript, and a search snippet links straight to its page with the words marked."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+
+import pymupdf
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from catalog import records
+from catalog.errors import RecordNotFound
+from catalog.search.analysis import detect_language
+from catalog.search.snippets import marks
+from ebookserver.access import may_download, may_read
+from ebookserver.database import get_db
+
+blueprint = Blueprint("reader", __name__)
+FONT_SIZES = ("small", "normal", "large", "larger")
+THEMES = ("day", "night")
+PAGE_DPI = 110
+MAX_HIGHLIGHT_WORDS = 8
+_rendering = threading.BoundedSemaphore(2)  # page images at a time: bounds memory on a small server
+
+
+def _readable(record_id: int, file_id: int | None = None) -> tuple[dict, dict]:
+    """The record and its file to read, or the right error page: 404 for what does not
+    exist, 403 when the file's licence does not allow it."""
+    try:
+        record = records.get_record(get_db(), record_id)
+    except (RecordNotFound, OverflowError):
+        abort(404)
+    files = [file for file in record["files"] if file_id in (None, file["id"])]
+    if not files:
+        abort(404)
+    readable = [file for file in files if may_read(record, file)]
+    if not readable:
+        abort(403)
+    return record, readable[0]
+
+
+def _unit(file_id: int, seq: int):
+    return (
+        get_db()
+        .execute("SELECT seq, label, text_z FROM text_units WHERE file_id = ? AND seq = ?", (file_id, seq))
+        .fetchone()
+    )
+
+
+def _highlight_words() -> list[str]:
+    return request.args.get("hl", "").split()[:MAX_HIGHLIGHT_WORDS]
+
+
+@blueprint.get("/baca/<int:record_id>")
+def start(record_id: int):
+    _record, file = _readable(record_id, request.args.get("file", type=int))
+    remembered = request.cookies.get(f"pos-{file['id']}", type=int)
+    seq = remembered if remembered and 1 <= remembered <= file["pages"] else 1
+    return redirect(url_for("reader.read", record_id=record_id, seq=seq, file=file["id"]))
+
+
+@blueprint.get("/baca/<int:record_id>/<int:seq>")
+def read(record_id: int, seq: int):
+    record, file = _readable(record_id, request.args.get("file", type=int))
+    if not 1 <= seq <= max(file["pages"], 1):
+        abort(404)
+    unit = _unit(file["id"], seq)
+    text = zlib.decompress(unit["text_z"]).decode("utf-8") if unit else ""
+    words = _highlight_words()
+    language = record["language"] or detect_language(text)
+    paragraphs = _paragraphs(text, marks(text, words, language) if words else [])
+    contents = (
+        get_db()
+        .execute(
+            "SELECT seq, label FROM text_units WHERE file_id = ? AND label IS NOT NULL AND label != '' ORDER BY seq",
+            (file["id"],),
+        )
+        .fetchall()
+    )
+    size = _preference("size", FONT_SIZES, "normal")
+    theme = _preference("theme", THEMES, "day")
+    boxes = _pdf_boxes(file, seq, paragraphs) if file["format"] == "pdf" and words else []
+    response = make_response(
+        render_template(
+            "reader.html",
+            record=record,
+            file=file,
+            seq=seq,
+            unit=unit,
+            paragraphs=paragraphs,
+            contents=contents,
+            size=size,
+            theme=theme,
+            sizes=FONT_SIZES,
+            themes=THEMES,
+            highlight=" ".join(words),
+            boxes=boxes,
+            downloadable=may_download(record, file),
+        )
+    )
+    response.set_cookie(f"pos-{file['id']}", str(seq), max_age=180 * 24 * 3600, samesite="Lax", httponly=True)
+    for name, value in (("size", size), ("theme", theme)):
+        if request.args.get(name) == value:
+            response.set_cookie(f"reader-{name}", value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _preference(name: str, allowed: tuple[str, ...], default: str) -> str:
+    for value in (request.args.get(name), request.cookies.get(f"reader-{name}")):
+        if value in allowed:
+            return value
+    return default
+
+
+def _paragraphs(text: str, found: list[tuple[int, int]]) -> list[list[tuple[str, bool]]]:
+    """The text as paragraphs, each a list of (piece, marked) pieces."""
+    paragraphs, start = [], 0
+    for line_end in [*(index for index, char in enumerate(text) if char == "\n"), len(text)]:
+        pieces, cursor = [], start
+        for mark_start, mark_end in found:
+            if mark_start >= start and mark_end <= line_end:
+                pieces.append((text[cursor:mark_start], False))
+                pieces.append((text[mark_start:mark_end], True))
+                cursor = mark_end
+        pieces.append((text[cursor:line_end], False))
+        pieces = [(piece, marked) for piece, marked in pieces if piece]
+        if any(piece.strip() for piece, _ in pieces):
+            paragraphs.append(pieces)
+        start = line_end + 1
+    return paragraphs
+
+
+def _pdf_boxes(file: dict, seq: int, paragraphs) -> list[dict[str, float]]:
+    """Where the marked words are on the page image, in percent of its size."""
+    forms = {piece for paragraph in paragraphs for piece, marked in paragraph if marked}
+    path = current_app.config["DATADIR"].book_path(file["sha256"], "pdf")
+    boxes = []
+    try:
+        with pymupdf.open(path) as document:
+            page = document[seq - 1]
+            width, height = page.rect.width, page.rect.height
+            for form in sorted(forms):
+                for rect in page.search_for(form)[:50]:
+                    boxes.append(
+                        {
+                            "left": 100 * rect.x0 / width,
+                            "top": 100 * rect.y0 / height,
+                            "width": 100 * rect.width / width,
+                            "height": 100 * rect.height / height,
+                        }
+                    )
+    except (RuntimeError, ValueError, IndexError):
+        current_app.logger.warning("could not place highlights on page %d of file %s", seq, file["id"])
+        return []
+    return boxes
+
+
+@blueprint.get("/baca/<int:record_id>/<int:seq>.png")
+def page_image(record_id: int, seq: int):
+    _record, file = _readable(record_id, request.args.get("file", type=int))
+    if file["format"] != "pdf" or not 1 <= seq <= file["pages"]:
+        abort(404)
+    path = current_app.config["DATADIR"].book_path(file["sha256"], "pdf")
+    with _rendering:
+        try:
+            with pymupdf.open(path) as document:
+                png = document[seq - 1].get_pixmap(dpi=PAGE_DPI).tobytes("png")
+        except (RuntimeError, ValueError, IndexError):
+            current_app.logger.exception("could not render page %d of file %s", seq, file["id"])
+            abort(500)
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@blueprint.get("/unduh/<int:record_id>")
+def download(record_id: int):
+    record, file = _readable(record_id, request.args.get("file", type=int))
+    if not may_download(record, file):
+        abort(403)
+    path = current_app.config["DATADIR"].book_path(file["sha256"], file["format"])
+    name = f"{(record['title'] or 'buku')[:80]}.{file['format']}"
+    return send_file(path, as_attachment=True, download_name=name, max_age=0)
