@@ -1,0 +1,100 @@
+"""A patron's journey in real headless Chromium (Debian's `chromium`, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="id-ID")
+    opened = context.new_page()
+    requested_hosts = set()
+    opened.on("request", lambda request: requested_hosts.add(request.url.split("/")[2]))
+    opened.requested_hosts = requested_hosts
+    yield opened
+    context.close()
+
+
+def test_search_from_home_then_read_the_page_where_the_word_is(site, page):
+    page.goto(site.base + "/")
+    page.get_by_label("Cari judul, pengarang, dan kata-kata di dalam setiap buku").fill("pengunjung")
+    page.get_by_role("button", name="Cari").click()
+    page.wait_for_url("**/cari?q=pengunjung")
+    assert page.get_by_role("status").inner_text().startswith("1 buku ditemukan")
+    page.get_by_role("link", name="hal. 2").click()
+    page.wait_for_url("**/baca/**")
+    assert page.locator("img[alt^='Halaman 2']").evaluate("image => image.complete && image.naturalWidth > 0")
+    assert page.locator("svg.hl-layer rect").count() >= 1  # the word is marked on the page image
+    assert "pengunjung" in page.locator("mark").all_inner_texts()
+    page.get_by_role("link", name="Halaman berikutnya →").first.click()
+    page.wait_for_url("**/baca/*/3?**")
+    assert "Penutup laporan" in page.locator("details.page-text").text_content()
+    assert page.requested_hosts == {site.base.split("/")[2]}, "a page loaded something from another host"
+
+
+def test_switch_language_and_keep_it(site, page):
+    page.goto(site.base + "/")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.goto(site.base + "/cari?q=padi")
+    assert page.get_by_role("heading", level=1).inner_text() == "Search results"
+
+
+def test_keyboard_only_journey(site, page):
+    page.goto(site.base + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Langsung ke isi"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    page.locator("#q").focus()
+    page.keyboard.type("nelayan")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cari?q=nelayan")
+    for _ in range(40):  # Tab until the first result's title link has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Kisah Nelayan":
+            break
+    else:
+        raise AssertionError("the result could not be reached with the keyboard")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/buku/**")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Kisah Nelayan")
+
+
+def test_small_screen_has_no_sideways_scrolling(site, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    small = context.new_page()
+    try:
+        for path in ("/", "/cari?q=desa", f"/buku/{site.library.ids['padi']}"):
+            small.goto(site.base + path)
+            assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+    finally:
+        context.close()
