@@ -17,7 +17,6 @@ _WHERE = {
     "language": "(r.language = ? OR r.language LIKE ? || '-%')",
     "format": "r.id IN (SELECT record_id FROM ebook_files WHERE format = ?)",
 }
-KINDS = ("new", *_WHERE)
 
 
 def _where(kind: str, value: str) -> tuple[str, tuple]:

@@ -16,6 +16,7 @@ from importlib import resources
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 LANGUAGES = ("id", "en")
@@ -71,11 +72,8 @@ def choose_language(request, default: str) -> str:
 
 def file_size(size: int, language: str) -> str:
     """`1,5 MB` in Indonesian, `1.5 MB` in English."""
-    from babel.numbers import format_decimal
-
-    value, unit = float(size), "B"
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
+    value, units = float(size), ["B", "KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
         value /= 1024
-    return f"{format_decimal(round(value, 1), locale=normalise_language(language))} {unit}"
+        units.pop(0)
+    return f"{format_decimal(round(value, 1), locale=normalise_language(language))} {units[0]}"

@@ -3,8 +3,8 @@
 The record document carries the metadata and the whole text without positions (so a book
 matches when its words are anywhere in it, and facets count books, not pages); the unit
 documents carry each page's or chapter's text with positions, for phrases and so a hit can
-say where it is. All text is
-analysed here (see `analysis`) and stored as space-separated terms.
+say where it is. All text is analysed here (see `analysis`) and stored as space-separated
+terms.
 """
 
 from __future__ import annotations

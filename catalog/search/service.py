@@ -238,14 +238,9 @@ def _positions(unit_searcher, docnums: list[int], unit_terms: list[str]) -> dict
             matcher = unit_searcher.postings("text", term)
         except TermNotFound:
             continue
-        for docnum in ordered:
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                for position in matcher.value_as("positions"):
-                    found[docnum][position] = term
+        for docnum in _matching(matcher, ordered):
+            for position in matcher.value_as("positions"):
+                found[docnum][position] = term
     return found
 
 
@@ -264,19 +259,26 @@ def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, lis
             owner[docnum] = record_id
     matcher = wanted_units.matcher(unit_searcher, unit_searcher.context())
     found: dict[str, list[tuple[float, int]]] = {}
-    for docnum in sorted(owner):
-        if not matcher.is_active():
-            break
-        if matcher.id() < docnum:
-            matcher.skip_to(docnum)
-        if matcher.is_active() and matcher.id() == docnum:
-            found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
+    for docnum in _matching(matcher, sorted(owner)):
+        found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
     return {
         record_id: [
             (score, docnum, unit_searcher.stored_fields(docnum)) for score, docnum in sorted(pairs, key=_best_first)
         ]
         for record_id, pairs in found.items()
     }
+
+
+def _matching(matcher, docnums: list[int]):
+    """The ones of *docnums* (ascending) the matcher matches, each yielded while the matcher
+    is on it: one pass along its postings, skipping to the documents wanted."""
+    for docnum in docnums:
+        if not matcher.is_active():
+            return
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+        if matcher.is_active() and matcher.id() == docnum:
+            yield docnum
 
 
 def _best_first(pair: tuple[float, int]) -> tuple[float, int]:

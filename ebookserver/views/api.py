@@ -8,10 +8,10 @@ from catalog import records
 from catalog import search as search_engine
 from catalog.errors import RecordNotFound
 from ebookserver.database import get_db
+from ebookserver.views import SEARCH_FILTERS
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-FILTER_PARAMETERS = {"lang": "language", "language": "language", "format": "format", "ddc": "ddc_class",
-                     "year": "year", "availability": "availability"}  # fmt: skip
+FILTER_PARAMETERS = {**SEARCH_FILTERS, "language": "language"}
 
 
 @blueprint.get("/search")

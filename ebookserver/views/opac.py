@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
-from catalog import browse, records
+from catalog import browse
 from catalog import search as search_engine
-from catalog.errors import RecordNotFound
 from ebookserver import names
 from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
+from ebookserver.views import SEARCH_FILTERS, record_or_404
 
 blueprint = Blueprint("opac", __name__)
 PAGE_SIZE = 24
 RESULTS_PER_PAGE = 10
 NEW_ON_HOME = 8
-# Query-string name -> facet, as in the JSON API.
-FILTERS = {"lang": "language", "format": "format", "ddc": "ddc_class", "year": "year", "availability": "availability"}
-FACET_PARAMETER = {facet: parameter for parameter, facet in FILTERS.items()}
+# Facet -> its query-string parameter (for facet links).
+FACET_PARAMETER = {facet: parameter for parameter, facet in SEARCH_FILTERS.items()}
 MAX_PAGE = 10_000
 
 
@@ -40,7 +39,7 @@ def results():
     if not text:
         return redirect(url_for("opac.index"))
     filters = tuple(
-        (facet, request.args[parameter]) for parameter, facet in FILTERS.items() if request.args.get(parameter)
+        (facet, request.args[parameter]) for parameter, facet in SEARCH_FILTERS.items() if request.args.get(parameter)
     )
     within = request.args.get("within", type=int)
     if within:
@@ -51,7 +50,7 @@ def results():
         get_db(),
         search_engine.SearchRequest(text, page=_page_number(), page_size=RESULTS_PER_PAGE, sort=sort, filters=filters),
     )
-    active = {parameter: request.args[parameter] for parameter in FILTERS if request.args.get(parameter)}
+    active = {parameter: request.args[parameter] for parameter in SEARCH_FILTERS if request.args.get(parameter)}
     if within:
         active["within"] = str(within)
     return render_template(
@@ -67,10 +66,7 @@ def results():
 
 @blueprint.get("/buku/<int:record_id>")
 def record(record_id: int):
-    try:
-        found = records.get_record(get_db(), record_id)
-    except (RecordNotFound, OverflowError):
-        abort(404)
+    found = record_or_404(record_id)
     files = [
         {**file, "readable": may_read(found, file), "downloadable": may_download(found, file)}
         for file in found["files"]

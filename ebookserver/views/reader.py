@@ -21,12 +21,11 @@ from flask import (
     url_for,
 )
 
-from catalog import records
-from catalog.errors import RecordNotFound
 from catalog.search.analysis import detect_language
 from catalog.search.snippets import marks
 from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
+from ebookserver.views import record_or_404
 
 blueprint = Blueprint("reader", __name__)
 FONT_SIZES = ("small", "normal", "large", "larger")
@@ -39,10 +38,7 @@ _rendering = threading.BoundedSemaphore(2)  # page images at a time: bounds memo
 def _readable(record_id: int, file_id: int | None = None) -> tuple[dict, dict]:
     """The record and its file to read, or the right error page: 404 for what does not
     exist, 403 when the file's licence does not allow it."""
-    try:
-        record = records.get_record(get_db(), record_id)
-    except (RecordNotFound, OverflowError):
-        abort(404)
+    record = record_or_404(record_id)
     files = [file for file in record["files"] if file_id in (None, file["id"])]
     if not files:
         abort(404)
