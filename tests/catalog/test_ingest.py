@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from catalog import ingest, records
+from catalog import db, ingest, records
 from catalog.extract import Limits
 from catalog.ingest import Importer
 from catalog.workers import PoolSettings
@@ -186,6 +186,8 @@ def test_killing_an_import_midway_leaves_no_half_record_and_no_orphan(tmp_path):
         if not datadir.database_path.exists():
             continue
         with contextlib.closing(datadir.connect()) as connection:
+            if db.schema_version(connection) == 0:
+                continue  # killed before the first migration committed: an empty, consistent file
             # no half record: every record has its file and every file all its text units
             assert (
                 connection.execute(
