@@ -72,6 +72,25 @@ def add_record(
     return record_id
 
 
+ITEM_STATUSES = ("available", "on-loan", "reference", "in-repair", "lost", "withdrawn")
+
+
+def add_item(
+    connection: sqlite3.Connection,
+    record_id: int,
+    *,
+    barcode: str,
+    call_number: str | None = None,
+    location: str | None = None,
+    status: str = "available",
+) -> int:
+    """Add a printed copy of a record; the caller holds the transaction."""
+    return connection.execute(
+        "INSERT INTO items (record_id, barcode, call_number, location, status) VALUES (?, ?, ?, ?, ?)",
+        (record_id, barcode, call_number, location, status),
+    ).lastrowid
+
+
 def get_record(connection: sqlite3.Connection, record_id: int) -> dict[str, Any]:
     """A record as a plain dictionary (the shape `show --json` and the API print)."""
     row = connection.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
@@ -167,6 +186,18 @@ def _record_dict(connection: sqlite3.Connection, row: sqlite3.Row) -> dict[str, 
         "has_text": any(file["has_text"] for file in files),
         "sha256": first_file.get("sha256"),
         "files": files,
+        "items": [
+            {
+                "id": item["id"],
+                "barcode": item["barcode"],
+                "call_number": item["call_number"],
+                "location": item["location"],
+                "status": item["status"],
+            }
+            for item in connection.execute(
+                "SELECT * FROM items WHERE record_id = ? ORDER BY call_number, barcode", (record_id,)
+            )
+        ],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

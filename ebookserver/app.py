@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_decimal
+import flask_babel
 from flask import Flask, g, request
 from markupsafe import Markup, escape
 
@@ -31,14 +32,17 @@ def create_app(
     if check_index:
         _check_index_in_background(app)
 
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=_translate, ngettext=_translate_plural, newstyle=True
-    )
-
     @app.before_request
     def choose_language() -> None:
         g.language = i18n.choose_language(request, settings.language)
+
+    # Translations in templates, dates and numbers in the reader's language.
+    i18n.Babel(
+        app,
+        default_locale=settings.language,
+        default_timezone=settings.timezone,
+        locale_selector=lambda: g.get("language", settings.language),
+    )
 
     @app.after_request
     def remember_language(response):
@@ -61,9 +65,10 @@ def create_app(
             "language_url": _language_url,
         }
 
-    app.jinja_env.filters["number"] = lambda value: format_decimal(value, locale=g.get("language", "id"))
+    app.jinja_env.filters["number"] = flask_babel.format_decimal
     app.jinja_env.filters["filesize"] = lambda size: i18n.file_size(size, g.get("language", "id"))
     app.jinja_env.filters["highlighted"] = _highlighted
+    app.jinja_env.filters["date"] = _date
 
     database.init_app(app)
     from ebookserver.views import api, errors, health, opac, reader
@@ -83,6 +88,13 @@ def _language_url(code: str) -> str:
     return request.path + "?" + urlencode(arguments)
 
 
+def _date(timestamp: str) -> str:
+    """A stored UTC timestamp (`2026-11-25T07:30:00Z`) as a date in the library's time zone:
+    `25 November 2026`, `November 25, 2026`."""
+    moment = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return flask_babel.format_date(moment, "long")
+
+
 def _highlighted(snippet: dict) -> Markup:
     """A snippet's text with its highlights in <mark>, everything else escaped."""
     text, pieces, cursor = snippet["text"], [], 0
@@ -94,15 +106,6 @@ def _highlighted(snippet: dict) -> Markup:
         cursor = end
     pieces.append(escape(text[cursor:]))
     return Markup("").join(pieces)
-
-
-# Jinja's new-style gettext fills the placeholders itself, escaping the values.
-def _translate(message: str) -> str:
-    return i18n.translations(i18n.normalise_language(g.get("language"))).gettext(message)
-
-
-def _translate_plural(singular: str, plural: str, n: int) -> str:
-    return i18n.translations(i18n.normalise_language(g.get("language"))).ngettext(singular, plural, n)
 
 
 def _check_index_in_background(app: Flask) -> None:

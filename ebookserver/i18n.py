@@ -2,8 +2,9 @@
 
 Message catalogs live as `.po` files in `ebookserver/translations/`; they are compiled in
 memory with Babel the first time a language is used, so there is no build step and no
-compiled file to keep in step. The web app installs them into Jinja's i18n extension per
-request; the command line uses `gettext_for()`.
+compiled file to keep in step. The web app uses Flask-Babel (locale per request, dates and
+numbers in the reader's language, Jinja's i18n extension) with `CatalogDomain`, which hands it
+these in-memory catalogs; the command line uses `gettext_for()`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import io
 from collections.abc import Callable
 from importlib import resources
 
+import flask_babel
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
@@ -29,13 +31,29 @@ def translations(language: str) -> gettext_module.NullTranslations:
     """The compiled catalog for *language*; English (the message ids) needs none."""
     po_file = resources.files("ebookserver") / "translations" / language / "LC_MESSAGES" / "messages.po"
     if language == "en" or not po_file.is_file():
-        return gettext_module.NullTranslations()
+        return NullTranslations()
     with po_file.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(fp=compiled)
+
+
+class CatalogDomain(flask_babel.Domain):
+    """Flask-Babel's message domain, served from the `.po` files compiled in memory."""
+
+    def get_translations(self) -> gettext_module.NullTranslations:
+        locale = flask_babel.get_locale()
+        return translations(normalise_language(str(locale) if locale else None))
+
+
+class Babel(flask_babel.Babel):
+    """Flask-Babel with our catalogs (it would otherwise look for compiled `.mo` files)."""
+
+    @functools.cached_property
+    def domain_instance(self) -> flask_babel.Domain:
+        return CatalogDomain()
 
 
 def gettext_for(language: str) -> Callable[[str], str]:

@@ -1,4 +1,4 @@
-"""Names people read for codes the catalogue stores: DDC main classes and languages."""
+"""Names people read for codes the catalogue stores: DDC main classes, languages, copy statuses."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ LANGUAGES = {
 }
 
 FORMATS = {"epub": "EPUB", "pdf": "PDF"}
+
+# What the shelf says about a printed copy (catalog.records.ITEM_STATUSES).
+ITEM_STATUSES = {
+    "available": N_("On the shelf"),
+    "on-loan": N_("On loan"),
+    "reference": N_("Read in the library only"),
+    "in-repair": N_("Being repaired"),
+    "lost": N_("Lost"),
+    "withdrawn": N_("Withdrawn"),
+}

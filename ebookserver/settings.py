@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytz
+
 from catalog.extract import Limits
 from catalog.workers import PoolSettings
 
@@ -35,6 +37,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("language", "id", "Default language of the interface and messages: id (Bahasa Indonesia) or en."),
     Setting("library_name", "Perpustakaan Desa", "The library's name, shown on every page."),
     Setting("opening_hours", "", "Opening hours shown on the home page, e.g. `Senin–Sabtu 08.00–15.00`."),
+    Setting(
+        "timezone",
+        "Asia/Jakarta",
+        "Time zone of the dates and times shown: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).",
+    ),
     Setting("host", "127.0.0.1", "Address `serve` listens on (0.0.0.0 for every network interface)."),
     Setting("port", 8080, "TCP port `serve` listens on.", int),
     Setting("threads", 8, "Request threads in the waitress server.", int),
@@ -102,6 +109,10 @@ def load_settings(
         if value is not None:
             values[name] = _convert(_setting(name, "override"), value, name)
     values["data_dir"] = Path(values["data_dir"]).expanduser()
+    try:
+        pytz.timezone(values["timezone"])
+    except pytz.UnknownTimeZoneError:
+        raise SettingsError(f"timezone: {values['timezone']!r} is not a known time zone, e.g. Asia/Jakarta") from None
     return Settings(values)
 
 

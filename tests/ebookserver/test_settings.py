@@ -48,3 +48,8 @@ def test_cli_reports_a_bad_config_as_a_usage_error(runner, tmp_path):
     result = runner("--config", config, "list")
     assert result.exit_code == 2
     assert "unknown setting 'porta'" in result.output
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name():
+    with pytest.raises(SettingsError, match="Asia/Jakrta"):
+        load_settings(environ={"EBOOKSERVER_TIMEZONE": "Asia/Jakrta"})

@@ -70,14 +70,16 @@ def test_switch_language_and_keep_it(site, page):
 
 def test_keyboard_only_journey(site, page):
     page.goto(site.base + "/")
+    # The home page's search box has the focus: a villager can type at once.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'q'")
+    page.keyboard.type("nelayan")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cari?q=nelayan")
+    # Elsewhere the first Tab reaches the skip link, which jumps past the header.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Langsung ke isi"
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
-    page.locator("#q").focus()
-    page.keyboard.type("nelayan")
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/cari?q=nelayan")
     for _ in range(40):  # Tab until the first result's title link has the focus
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent.trim()") == "Kisah Nelayan":
@@ -98,3 +100,40 @@ def test_small_screen_has_no_sideways_scrolling(site, browser):
             assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
     finally:
         context.close()
+
+
+def _axe_page_paths(site) -> dict[str, str]:
+    padi = site.library.ids["padi"]
+    return {
+        "home": "/",
+        "results": "/cari?q=padi",
+        "no results": "/cari?q=zzzqqq",
+        "record": f"/buku/{site.library.ids['nelayan']}",
+        "reader (EPUB chapter)": f"/baca/{padi}/2?hl=padi",
+        "reader (PDF page)": f"/baca/{site.library.ids['laporan']}/2?hl=pengunjung",
+        "browse": "/jelajah/baru",
+        "404": "/buku/999999",
+    }
+
+
+@pytest.mark.parametrize("theme", ["day", "night"])
+def test_axe_finds_no_serious_or_critical_violations(site, page, theme):
+    """axe-core (WCAG 2.1 A and AA rules) on every kind of page a patron sees."""
+    axe_module = pytest.importorskip(
+        "axe_playwright_python.sync_playwright", reason="axe-playwright-python is in the test extra"
+    )
+    axe = axe_module.Axe()
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}}
+    found = {}
+    for name, path in _axe_page_paths(site).items():
+        separator = "&" if "?" in path else "?"
+        page.goto(site.base + path + (f"{separator}theme={theme}" if path.startswith("/baca/") else ""))
+        response = axe.run(page, options=options).response
+        serious = [
+            f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:3]}"
+            for violation in response["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[name] = serious
+    assert found == {}

@@ -148,6 +148,18 @@ def test_record_page_shows_the_fields_and_the_actions_its_licence_allows(site):
     assert headers["Content-Disposition"].startswith("attachment")
 
 
+def test_record_page_lists_printed_copies_with_shelf_and_status_and_the_date_in_the_library_zone(site):
+    page = fetch(site, f"/buku/{site.library.ids['nelayan']}")
+    _status, html, _headers = site.get(f"/buku/{site.library.ids['nelayan']}")
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", html)
+    assert rows == [("899.221 RAH k", "Rak anak 2", "Di rak"), ("899.221 RAH k", "Rak anak 2", "Sedang dipinjam")]
+    assert "Gudang" not in page.text  # the withdrawn copy is not offered
+    # Added at 20:00 UTC on 16 August: 17 August in Jakarta (UTC+7), written the Indonesian way.
+    assert "17 Agustus 2026" in page.text
+    english = fetch(site, f"/buku/{site.library.ids['nelayan']}?lang=en")
+    assert "August 17, 2026" in english.text and "On loan" in english.text
+
+
 def test_the_reader_turns_pages_and_remembers_settings(site):
     record_id = site.library.ids["padi"]
     [first_chapter] = [seq for seq, unit in site.library.units("padi").items() if "Petani di desa" in unit["text"]]
