@@ -46,7 +46,8 @@ def create_app(
 
     @app.after_request
     def remember_language(response):
-        if request.args.get("lang") in i18n.LANGUAGES:
+        # (In the JSON API `lang` filters by the books' language; nothing to remember.)
+        if request.args.get("lang") in i18n.LANGUAGES and not request.path.startswith("/api/"):
             response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -10,7 +10,7 @@ from catalog import records
 from catalog.errors import RecordNotFound
 from ebookserver.database import get_db
 
-# Search filters in query strings (pages and the JSON API): parameter -> facet.
+# Search filters in the JSON API's query string: parameter -> facet.
 SEARCH_FILTERS = {
     "lang": "language",
     "format": "format",
@@ -18,6 +18,8 @@ SEARCH_FILTERS = {
     "year": "year",
     "availability": "availability",
 }
+# On pages `?lang=` chooses the interface's language, so the books' language is `bahasa`.
+PAGE_FILTERS = {("bahasa" if parameter == "lang" else parameter): facet for parameter, facet in SEARCH_FILTERS.items()}
 
 
 def record_or_404(record_id: int) -> dict[str, Any]:

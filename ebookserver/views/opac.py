@@ -10,14 +10,14 @@ from catalog import search as search_engine
 from ebookserver import names
 from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
-from ebookserver.views import SEARCH_FILTERS, record_or_404
+from ebookserver.views import PAGE_FILTERS, record_or_404
 
 blueprint = Blueprint("opac", __name__)
 PAGE_SIZE = 24
 RESULTS_PER_PAGE = 10
 NEW_ON_HOME = 8
 # Facet -> its query-string parameter (for facet links).
-FACET_PARAMETER = {facet: parameter for parameter, facet in SEARCH_FILTERS.items()}
+FACET_PARAMETER = {facet: parameter for parameter, facet in PAGE_FILTERS.items()}
 MAX_PAGE = 10_000
 
 
@@ -39,7 +39,7 @@ def results():
     if not text:
         return redirect(url_for("opac.index"))
     filters = tuple(
-        (facet, request.args[parameter]) for parameter, facet in SEARCH_FILTERS.items() if request.args.get(parameter)
+        (facet, request.args[parameter]) for parameter, facet in PAGE_FILTERS.items() if request.args.get(parameter)
     )
     within = request.args.get("within", type=int)
     if within:
@@ -50,7 +50,7 @@ def results():
         get_db(),
         search_engine.SearchRequest(text, page=_page_number(), page_size=RESULTS_PER_PAGE, sort=sort, filters=filters),
     )
-    active = {parameter: request.args[parameter] for parameter in SEARCH_FILTERS if request.args.get(parameter)}
+    active = {parameter: request.args[parameter] for parameter in PAGE_FILTERS if request.args.get(parameter)}
     if within:
         active["within"] = str(within)
     return render_template(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from html.parser import HTMLParser
@@ -117,6 +118,22 @@ def test_facets_filter_and_can_be_removed(site):
     assert "Menanam Padi di Sawah" in narrowed.text
     widened = fetch(site, narrowed.link("hapus"))
     assert "format=" not in dict(widened.links).get("", "")
+
+
+def test_filtering_by_the_books_language_keeps_the_interface_language(site):
+    results = fetch(site, "/cari?q=reading&lang=en")
+    assert results.lang == "en"
+    facet = results.link("English")  # the facet: books in English
+    assert "bahasa=en" in facet and "lang=" not in facet
+    status, body, _headers = site.get(facet, headers={"Cookie": "lang=en"})
+    only_english = Page(body)
+    assert status == 200 and only_english.lang == "en" and "The Village Garden" in only_english.text
+    status, _body, headers = site.get("/cari?q=desa&bahasa=id")
+    assert status == 200 and "lang=" not in " ".join(headers.get_all("Set-Cookie") or [])
+    # In the JSON API `lang` is the books' language filter; it changes no one's interface.
+    status, body, headers = site.get("/api/v1/search?q=reading&lang=en")
+    assert status == 200 and [hit["title"] for hit in json.loads(body)["hits"]] == ["The Village Garden"]
+    assert "lang=" not in " ".join(headers.get_all("Set-Cookie") or [])
 
 
 def test_nothing_found_suggests_a_spelling_and_ways_on(site):
