@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from catalog.records import _record_dict
+from catalog.records import record_from_row
 
 # kind -> (WHERE clause on `records r`, how the value is bound). Only these fragments are
 # ever put into SQL; the value is always a bound parameter.
@@ -41,7 +41,7 @@ def records_in(
         f"SELECT r.* FROM records r WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608 - fixed fragments
         (*parameters, limit, offset),
     ).fetchall()
-    return total, [_record_dict(connection, row) for row in rows]
+    return total, [record_from_row(connection, row) for row in rows]
 
 
 def counts(connection: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:

@@ -96,7 +96,7 @@ def get_record(connection: sqlite3.Connection, record_id: int) -> dict[str, Any]
     row = connection.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
     if row is None:
         raise RecordNotFound(record_id=record_id)
-    return _record_dict(connection, row)
+    return record_from_row(connection, row)
 
 
 def list_records(connection: sqlite3.Connection, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -104,7 +104,7 @@ def list_records(connection: sqlite3.Connection, *, limit: int | None = None, of
     rows = connection.execute(
         "SELECT * FROM records ORDER BY id LIMIT ? OFFSET ?", (-1 if limit is None else limit, offset)
     ).fetchall()
-    return [_record_dict(connection, row) for row in rows]
+    return [record_from_row(connection, row) for row in rows]
 
 
 def count_records(connection: sqlite3.Connection) -> int:
@@ -126,7 +126,7 @@ def text_units(connection: sqlite3.Connection, file_id: int) -> list[dict[str, A
     ]
 
 
-def _record_dict(connection: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+def record_from_row(connection: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     record_id = row["id"]
     people = connection.execute(
         "SELECT name, sort_name, role, creator FROM contributors WHERE record_id = ? ORDER BY position",

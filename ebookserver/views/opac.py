@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
-from catalog import browse
+from catalog import browse, events
 from catalog import search as search_engine
 from ebookserver import names
 from ebookserver.access import may_download, may_read
@@ -16,6 +16,7 @@ blueprint = Blueprint("opac", __name__)
 PAGE_SIZE = 24
 RESULTS_PER_PAGE = 10
 NEW_ON_HOME = 8
+MOST_READ_DAYS = 90
 # Facet -> its query-string parameter (for facet links).
 FACET_PARAMETER = {facet: parameter for parameter, facet in PAGE_FILTERS.items()}
 MAX_PAGE = 10_000
@@ -30,7 +31,14 @@ def _page_number() -> int:
 def index():
     connection = get_db()
     total, newest = browse.records_in(connection, "new", limit=NEW_ON_HOME)
-    return render_template("home.html", total=total, newest=newest, counts=browse.counts(connection), names=names)
+    return render_template(
+        "home.html",
+        total=total,
+        newest=newest,
+        most_read=events.most_read(connection, days=MOST_READ_DAYS, limit=NEW_ON_HOME),
+        counts=browse.counts(connection),
+        names=names,
+    )
 
 
 @blueprint.get("/cari")

@@ -4,7 +4,9 @@ without JavaScript, and a search snippet links straight to its page with the wor
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import urllib.parse
 import zlib
 
 import pymupdf
@@ -21,6 +23,7 @@ from flask import (
     url_for,
 )
 
+from catalog import events
 from catalog.search.analysis import detect_language
 from catalog.search.snippets import marks
 from ebookserver.access import may_download, may_read
@@ -73,6 +76,8 @@ def read(record_id: int, seq: int):
     record, file = _readable(record_id, request.args.get("file", type=int))
     if not 1 <= seq <= max(file["pages"], 1):
         abort(404)
+    if _entering_the_book(record_id):
+        _log_event(events.READ, record_id)
     unit = _unit(file["id"], seq)
     text = zlib.decompress(unit["text_z"]).decode("utf-8") if unit else ""
     words = _highlight_words()
@@ -113,6 +118,21 @@ def read(record_id: int, seq: int):
             response.set_cookie(f"reader-{name}", value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _entering_the_book(record_id: int) -> bool:
+    """True unless the reader came from another page of this book (turning pages is not a
+    new read). Our pages send a same-origin Referer."""
+    referrer = urllib.parse.urlsplit(request.referrer or "")
+    return not (referrer.netloc == request.host and referrer.path.startswith(f"/baca/{record_id}/"))
+
+
+def _log_event(kind: str, record_id: int) -> None:
+    """Count what happened; a busy database costs the count, never the page."""
+    try:
+        events.log(get_db(), kind, record_id)
+    except sqlite3.OperationalError:
+        current_app.logger.warning("could not record a %s event for record %s", kind, record_id)
 
 
 def _preference(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -190,4 +210,5 @@ def download(record_id: int):
         abort(403)
     path = current_app.config["DATADIR"].book_path(file["sha256"], file["format"])
     name = f"{(record['title'] or 'buku')[:80]}.{file['format']}"
+    _log_event(events.DOWNLOAD, record_id)
     return send_file(path, as_attachment=True, download_name=name, max_age=0)

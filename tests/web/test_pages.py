@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import urllib.parse
@@ -187,6 +188,37 @@ def test_the_reader_turns_pages_and_remembers_settings(site):
     assert "Petani di desa menanam padi" in back.text
     status, _body, headers = site.get(f"/baca/{record_id}/2?size=large")
     assert status == 200 and "reader-size=large" in " ".join(headers.get_all("Set-Cookie"))
+
+
+def _reads(site, name: str) -> int:
+    with contextlib.closing(site.library.datadir.connect()) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM events WHERE kind = 'read' AND record_id = ?", (site.library.ids[name],)
+        ).fetchone()[0]
+
+
+def test_opening_a_book_counts_as_a_read_turning_its_pages_does_not_and_home_shows_the_most_read(site):
+    record_id = site.library.ids["laporan"]
+    before = _reads(site, "laporan")
+    record_page = f"{site.base}/buku/{record_id}"
+    for _ in range(2):
+        status, _body, _headers = site.get(f"/baca/{record_id}/1", headers={"Referer": record_page})
+        assert status == 200
+        status, _body, _headers = site.get(
+            f"/baca/{record_id}/2", headers={"Referer": f"{site.base}/baca/{record_id}/1"}
+        )
+        assert status == 200
+    assert _reads(site, "laporan") == before + 2
+    with contextlib.closing(site.library.datadir.connect()) as connection:
+        counted = connection.execute(
+            "SELECT r.title FROM events e JOIN records r ON r.id = e.record_id WHERE e.kind = 'read'"
+            " GROUP BY r.id ORDER BY count(*) DESC, r.created_at DESC, r.id DESC"
+        ).fetchall()
+    home = fetch(site, "/")
+    assert "Paling banyak dibaca" in home.text
+    section = home.text.split("Paling banyak dibaca", 1)[1].split("Jelajahi", 1)[0]
+    positions = [section.index(title) for (title,) in counted]
+    assert positions == sorted(positions) and "Laporan Perpustakaan" in section
 
 
 @pytest.mark.parametrize(
