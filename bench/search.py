@@ -845,6 +845,15 @@ def _server_threads() -> int | None:
     return None
 
 
+def _server_workers() -> int | None:
+    """The server processes `ebookserver serve` runs (setting `workers`; 0: one per core)."""
+    with contextlib.suppress(Exception):  # only a fact for the report
+        from ebookserver.settings import load_settings
+
+        return load_settings().workers or os.cpu_count()
+    return None
+
+
 def http_benchmark(datadir: DataDir, plan: dict, clients: int, seconds: float, workdir: Path, phases: dict) -> dict:
     port = free_port()
     log_path = workdir / "server.log"
@@ -946,6 +955,8 @@ def http_benchmark(datadir: DataDir, plan: dict, clients: int, seconds: float, w
             "server_peak_rss_mib": round(sampler.peak / MIB, 1),
             "server_rss_end_mib": round(sampler.last / MIB, 1),
             "server_threads": _server_threads(),
+            "server_workers": _server_workers(),
+            "server_processes_seen": len(sampler.processes_seen),
             "overlap": phases["http"],
         }
     finally:
@@ -1163,7 +1174,8 @@ def main() -> None:
             f" p50 {latency.get('p50')} p95 {latency.get('p95')} p99 {latency.get('p99')} ms,"
             f" {http_result['errors']} errors ({http_result['timeouts']} timeouts of {HTTP_TIMEOUT} s),"
             f" server peak RSS {http_result['server_peak_rss_mib']} MiB"
-            f" (ready after {http_result['ready_seconds']} s at {http_result['server_rss_ready_mib']} MiB)"
+            f" (ready after {http_result['ready_seconds']} s at {http_result['server_rss_ready_mib']} MiB;"
+            f" {http_result['server_workers']} worker processes of {http_result['server_threads']} threads)"
         )
 
     # ---- ratios and goals

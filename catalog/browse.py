@@ -1,5 +1,6 @@
 """Ways into the collection without a query: newest books, and books by author, subject,
-DDC class, language or format, each with how many books it holds."""
+DDC class, language or format, each with how many books it holds. Withdrawn records are
+never listed."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def records_in(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many books, this page of them): the newest first for `new`, else by title."""
     where, parameters = _where(kind, value)
+    where = f"r.withdrawn = 0 AND {where}"
     total = connection.execute(f"SELECT count(*) FROM records r WHERE {where}", parameters).fetchone()[0]  # noqa: S608
     order = "r.created_at DESC, r.id DESC" if kind == "new" else "r.title COLLATE NOCASE, r.id"
     rows = connection.execute(
@@ -48,14 +50,16 @@ def counts(connection: sqlite3.Connection) -> dict[str, list[tuple[str, int]]]:
     """Books per DDC main class (`3`), language and format, the largest first."""
     return {
         "ddc": connection.execute(
-            "SELECT substr(ddc, 1, 1) AS value, count(*) AS n FROM records WHERE ddc GLOB '[0-9]*'"
+            "SELECT substr(ddc, 1, 1) AS value, count(*) AS n FROM records WHERE withdrawn = 0 AND ddc GLOB '[0-9]*'"
             " GROUP BY value ORDER BY value"
         ).fetchall(),
         "language": connection.execute(
             "SELECT lower(substr(language, 1, instr(language || '-', '-') - 1)) AS value, count(*) AS n"
-            " FROM records WHERE language IS NOT NULL AND language != '' GROUP BY value ORDER BY n DESC, value"
+            " FROM records WHERE withdrawn = 0 AND language IS NOT NULL AND language != ''"
+            " GROUP BY value ORDER BY n DESC, value"
         ).fetchall(),
         "format": connection.execute(
-            "SELECT format AS value, count(DISTINCT record_id) AS n FROM ebook_files GROUP BY format ORDER BY n DESC"
+            "SELECT format AS value, count(DISTINCT record_id) AS n FROM ebook_files"
+            " WHERE record_id IN (SELECT id FROM records WHERE withdrawn = 0) GROUP BY format ORDER BY n DESC"
         ).fetchall(),
     }

@@ -6,6 +6,9 @@ DATA/
   covers/<sha256>.jpg   cover images;  thumbs/<sha256>.jpg  thumbnails
   index/                the search index (rebuilt from the database when needed)
   tmp/                  files being imported; emptied whenever an import starts
+  images/<sha256>.jpg   pictures of events and announcements (and -small.jpg)
+  secret_key            the key that signs cookies, made on first use (mode 0600)
+  setup_code            the one-time code first-run setup asks for, while there is no account
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from catalog import db
+
+SETUP_CODE = "setup_code"
+
+
+def new_setup_code() -> str:
+    """Eight digits, for first-run setup in the browser."""
+    return f"{secrets.randbelow(10**8):08d}"
 
 
 class DataDir:
@@ -29,10 +40,12 @@ class DataDir:
         self.thumbs_dir = self.root / "thumbs"
         self.index_dir = self.root / "index"
         self.tmp_dir = self.root / "tmp"
+        self.images_dir = self.root / "images"
 
     def create(self) -> list[str]:
         """Create whatever is missing and upgrade the database; returns the migrations applied."""
-        for folder in (self.root, self.files_dir, self.covers_dir, self.thumbs_dir, self.index_dir, self.tmp_dir):
+        folders = (self.root, self.files_dir, self.covers_dir, self.thumbs_dir, self.index_dir, self.tmp_dir)
+        for folder in (*folders, self.images_dir):
             folder.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(db.connect(self.database_path)) as connection:
             return db.migrate(connection)
@@ -58,6 +71,31 @@ class DataDir:
             for path in folder.rglob("*"):
                 if path.is_file():
                     yield path.name.split(".", 1)[0], path
+
+    def secret(self, name: str, make) -> str:
+        """A secret kept in a file of its own (mode 0600), made with *make()* on first use. Two
+        processes starting at once agree on one value: the first to link its file wins."""
+        path = self.root / name
+        with contextlib.suppress(FileNotFoundError):
+            return path.read_text().strip()
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.root / f".{name}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(make() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+        return path.read_text().strip()
+
+    def forget_secret(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / name).unlink()
 
     @contextlib.contextmanager
     def ingest_lock(self) -> Iterator[None]:

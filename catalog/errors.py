@@ -107,3 +107,195 @@ class StorageFull(RefusedFile):
 class UnreadableSource(RefusedFile):
     code = "unreadable"
     message = N_("The file cannot be read from disk: %(detail)s.")
+
+
+# --- staff accounts and sign-in --------------------------------------------------------
+
+
+class AccountError(CatalogError):
+    code = "account"
+    message = N_("The account could not be changed.")
+
+
+class WeakPassword(AccountError):
+    code = "weak-password"
+    message = N_("The password must have at least %(minimum)s characters and must not be a common password.")
+
+
+class UsernameTaken(AccountError):
+    code = "username-taken"
+    message = N_("There is already an account named %(username)s.")
+
+
+class InvalidUsername(AccountError):
+    code = "invalid-username"
+    message = N_("A user name has 3 to 32 letters, digits, dots, dashes or underscores.")
+
+
+class LoginRefused(CatalogError):
+    code = "login-refused"
+    message = N_("The user name or password is wrong.")
+
+
+class AccountLocked(LoginRefused):
+    code = "account-locked"
+    message = N_("Too many wrong passwords. This account is locked for %(minutes)s minutes.")
+
+
+class TooManyAttempts(LoginRefused):
+    code = "too-many-attempts"
+    message = N_("Too many failed sign-ins from this computer. Wait %(minutes)s minutes and try again.")
+
+
+class SetupAlreadyDone(AccountError):
+    code = "setup-done"
+    message = N_("This library has already been set up.")
+
+
+# --- members: registering, editing, PINs --------------------------------------------------
+
+
+class MemberNotFound(CatalogError):
+    code = "member-not-found"
+    message = N_("There is no member with number %(number)s.")
+
+
+class MemberNumberMistyped(MemberNotFound):
+    """A number in the generated scheme whose check digit is wrong: a typing mistake."""
+
+    code = "member-number-mistyped"
+    message = N_("The member number %(number)s is mistyped: its check digit is wrong.")
+
+
+class InvalidMemberNumber(CatalogError):
+    code = "invalid-member-number"
+    message = N_(
+        "%(number)s cannot be a member number: use 1 to 32 letters, digits, dots, slashes, hyphens or underscores."
+    )
+
+
+class DuplicateMemberNumber(CatalogError):
+    code = "duplicate-member-number"
+    message = N_("The member number %(number)s is already in use.")
+
+
+class InvalidMemberName(CatalogError):
+    code = "invalid-member-name"
+    message = N_("A member needs a name of at most %(limit)s characters.")
+
+
+class InvalidBirthYear(CatalogError):
+    code = "invalid-birth-year"
+    message = N_("The year of birth %(year)s is not possible: give a year from %(earliest)s to %(latest)s.")
+
+
+class InvalidGender(CatalogError):
+    code = "invalid-gender"
+    message = N_("Gender is L (laki-laki), P (perempuan) or left empty, not %(gender)s.")
+
+
+class InvalidPhone(CatalogError):
+    code = "invalid-phone"
+    message = N_("The phone number %(phone)s is not valid: use digits, spaces, +, - and brackets only.")
+
+
+class InvalidAddress(CatalogError):
+    code = "invalid-address"
+    message = N_("The address is too long: at most %(limit)s characters.")
+
+
+class UnknownMemberCategory(CatalogError):
+    code = "unknown-member-category"
+    message = N_("There is no member category %(category)s.")
+
+
+class InvalidPin(CatalogError):
+    code = "invalid-pin"
+    message = N_("A PIN is 4 to 8 digits.")
+
+
+class WrongPin(CatalogError):
+    """A failed sign-in; it does not say whether the number or the PIN was wrong."""
+
+    code = "wrong-pin"
+    message = N_("The member number or the PIN is wrong.")
+
+
+class MemberLocked(CatalogError):
+    code = "member-locked"
+    message = N_("Too many wrong PINs: signing in is locked; try again in %(minutes)s min.")
+
+
+# --- print circulation: refusals at the desk; nothing is written ----------------------------
+
+
+class ItemNotFound(CatalogError):
+    code = "item-not-found"
+    message = N_("There is no copy with barcode %(barcode)s.")
+
+
+class MemberBlocked(CatalogError):
+    code = "member-blocked"
+    message = N_("Member %(number)s is blocked and cannot borrow.")
+
+
+class CopyNotAvailable(CatalogError):
+    """The copy cannot be lent; each subclass says why."""
+
+    code = "copy-not-available"
+    message = N_("The copy %(barcode)s cannot be lent.")
+
+
+class CopyOnLoan(CopyNotAvailable):
+    code = "copy-on-loan"
+    message = N_("The copy %(barcode)s is already on loan.")
+
+
+class CopyForReference(CopyNotAvailable):
+    code = "copy-reference"
+    message = N_("The copy %(barcode)s is for reference in the library only.")
+
+
+class CopyLost(CopyNotAvailable):
+    code = "copy-lost"
+    message = N_("The copy %(barcode)s is marked as lost.")
+
+
+class CopyInRepair(CopyNotAvailable):
+    code = "copy-in-repair"
+    message = N_("The copy %(barcode)s is in repair.")
+
+
+class CopyWithdrawn(CopyNotAvailable):
+    code = "copy-withdrawn"
+    message = N_("The copy %(barcode)s has been withdrawn from the collection.")
+
+
+class LoanLimitReached(CatalogError):
+    code = "loan-limit-reached"
+    message = N_("Member %(number)s has reached the loan limit of their category (%(limit)s).")
+
+
+class MemberHasOverdueLoans(CatalogError):
+    code = "member-has-overdue-loans"
+    message = N_("Member %(number)s has overdue loans (%(count)s); they must be returned first.")
+
+
+class CopyNotOnLoan(CatalogError):
+    code = "copy-not-on-loan"
+    message = N_("The copy %(barcode)s is not on loan.")
+
+
+class RenewalLimitReached(CatalogError):
+    code = "renewal-limit-reached"
+    message = N_("This loan has reached the renewal limit of the member's category (%(limit)s).")
+
+
+class RenewalOverdue(CatalogError):
+    code = "renewal-overdue"
+    message = N_("This loan is overdue (days late: %(days)s) and cannot be renewed; return the copy first.")
+
+
+class NotAnImage(CatalogError):
+    code = "not-an-image"
+    message = N_("This is not a picture that can be used (JPEG, PNG or GIF, at most 15 MB).")

@@ -1,7 +1,9 @@
-"""Who may read or download which file: the one check every reading route calls.
+"""Who may read or download which title: the one check every reading route calls.
 
-Open-access files may be read and downloaded by anyone. Licensed files need a loan, which
-the lending module will grant; until then they are refused here and nowhere else.
+Licences belong to the title (`records.licence`): open-access titles may be read and
+downloaded by anyone; a lending title needs a loan and an in-library title the library's own
+PCs, which the lending module grants. Until then they are refused here and nowhere else.
+A withdrawn title is not offered at all.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from typing import Any
 
 
 def may_read(record: dict[str, Any], file: dict[str, Any]) -> bool:
-    return file.get("licence") == "open-access"
+    return not record.get("withdrawn") and record.get("licence") == "open-access"
 
 
 def may_download(record: dict[str, Any], file: dict[str, Any]) -> bool:
-    return file.get("licence") == "open-access"
+    return not record.get("withdrawn") and record.get("licence") == "open-access"

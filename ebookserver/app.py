@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
+import secrets
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -12,11 +12,13 @@ from urllib.parse import urlencode
 
 import flask_babel
 from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup, escape
 
+from catalog import accounts
 from catalog import search as search_engine
-from catalog.datadir import DataDir
-from ebookserver import database, i18n
+from catalog.datadir import SETUP_CODE, DataDir, new_setup_code
+from ebookserver import auth, database, i18n
 from ebookserver.settings import Settings, load_settings
 
 
@@ -31,6 +33,7 @@ def create_app(
     app.config["SEARCH_INDEX"] = search_engine.open_index(app.config["DATADIR"])
     if check_index:
         _check_index_in_background(app)
+    _announce_setup(app)
 
     @app.before_request
     def choose_language() -> None:
@@ -58,9 +61,14 @@ def create_app(
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:
+        from ebookserver.views.staff import MENU
+
+        identity = _identity()
         return {
-            "library_name": settings.library_name,
-            "opening_hours": settings.opening_hours,
+            "library_name": (identity or {}).get("name") or settings.library_name,
+            "opening_hours": (identity or {}).get("opening_hours") or settings.opening_hours,
+            "staff": g.get("staff"),
+            "staff_menu": MENU,
             "language": g.get("language", settings.language),
             "languages": i18n.LANGUAGE_NAMES,
             "language_url": _language_url,
@@ -69,15 +77,31 @@ def create_app(
     app.jinja_env.filters["number"] = flask_babel.format_decimal
     app.jinja_env.filters["filesize"] = lambda size: i18n.file_size(size, g.get("language", "id"))
     app.jinja_env.filters["highlighted"] = _highlighted
-    app.jinja_env.filters["date"] = _date
+    app.jinja_env.filters["date"] = i18n.date_of
+
+    app.jinja_env.filters["datetime"] = i18n.datetime_of
+    app.jinja_env.filters["local_time"] = i18n.local_time
+    app.secret_key = settings.secret_key or app.config["DATADIR"].secret("secret_key", lambda: secrets.token_hex(32))
+    app.config.update(
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="ebookserver",
+        WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the signed session cookie
+    )
+    CSRFProtect(app)
 
     database.init_app(app)
-    from ebookserver.views import api, errors, health, opac, reader
+    auth.init_app(app)
+    from ebookserver.views import api, catalogue, desk, errors, events, health, opac, printed, reader, staff
 
     app.register_blueprint(opac.blueprint)
     app.register_blueprint(reader.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(staff.blueprint)
+    app.register_blueprint(catalogue.blueprint)
+    app.register_blueprint(events.blueprint)
+    app.register_blueprint(desk.blueprint)
+    app.register_blueprint(printed.blueprint)
     errors.register(app)
     return app
 
@@ -89,11 +113,11 @@ def _language_url(code: str) -> str:
     return request.path + "?" + urlencode(arguments)
 
 
-def _date(timestamp: str) -> str:
-    """A stored UTC timestamp (`2026-11-25T07:30:00Z`) as a date in the library's time zone:
-    `25 November 2026`, `November 25, 2026`."""
-    moment = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    return flask_babel.format_date(moment, "long")
+def _identity() -> dict[str, Any] | None:
+    """The library's identity from first-run setup, read once per request."""
+    if "identity" not in g:
+        g.identity = accounts.identity(database.get_db())
+    return g.identity
 
 
 def _highlighted(snippet: dict) -> Markup:
@@ -107,6 +131,17 @@ def _highlighted(snippet: dict) -> Markup:
         cursor = end
     pieces.append(escape(text[cursor:]))
     return Markup("").join(pieces)
+
+
+def _announce_setup(app: Flask) -> None:
+    """While there is no account, say where first-run setup is and its code (in the journal)."""
+    with contextlib.closing(app.config["DATADIR"].connect()) as connection:
+        if accounts.has_users(connection):
+            return
+    code = app.config["DATADIR"].secret(SETUP_CODE, new_setup_code)
+    logging.getLogger("ebookserver").warning(
+        "no staff account yet: open /kelola/siapkan in a browser to set the library up; setup code %s", code
+    )
 
 
 def _check_index_in_background(app: Flask) -> None:

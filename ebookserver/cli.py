@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from catalog import records
+from catalog import accounts, db, printcat, records
 from catalog import search as search_engine
-from catalog.datadir import DataDir
+from catalog.datadir import SETUP_CODE, DataDir, new_setup_code
 from catalog.errors import CatalogError
 from catalog.ingest import Importer, ImportOutcome, expand_paths
 from ebookserver.i18n import both_languages, gettext_for
-from ebookserver.settings import Settings, SettingsError, example_config, load_settings
+from ebookserver.settings import SECRET_SETTINGS, Settings, SettingsError, example_config, load_settings
 
 
 class Context:
@@ -229,19 +230,97 @@ def reindex(context: Context) -> None:
 @click.option("--port", type=int, help="Port to listen on (setting: port).")
 @pass_context
 def serve(context: Context, host: str | None, port: int | None) -> None:
-    """Run the web server (waitress)."""
+    """Run the web server (waitress), in `workers` processes sharing one port."""
     import waitress
 
     from ebookserver.app import create_app
 
     given = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     settings = Settings({**context.settings.values, **given})
-    app = create_app(settings)
+    workers = settings.workers if settings.workers > 0 else os.cpu_count() or 1
+    if workers == 1:
+        app = create_app(settings)
     click.echo(
         context.gettext("Serving %(name)s on http://%(host)s:%(port)s/")
         % {"name": settings.library_name, "host": settings.host, "port": settings.port}
     )
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="ebookserver")
+    if workers == 1:
+        waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="ebookserver")
+        return
+    _serve_in_processes(settings, workers)
+
+
+def _serve_in_processes(settings: Settings, workers: int) -> None:
+    """Pre-fork serving: the port is bound once, here, before any thread, database or index is
+    opened; each worker process then builds the application itself and runs waitress on the
+    shared socket (the kernel hands each new connection to one of them). A worker that dies
+    is started again; SIGTERM or SIGINT stops them all."""
+    import signal
+    import socket
+    import time
+
+    import waitress
+
+    from ebookserver.app import create_app
+
+    family, _type, _proto, _name, address = socket.getaddrinfo(
+        settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.create_server(address, family=family, backlog=1024)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+    def start(number: int) -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        exit_code = 0
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            app = create_app(settings)
+            waitress.serve(app, sockets=[listener], threads=settings.threads, ident="ebookserver")
+        except KeyboardInterrupt:
+            pass
+        except BaseException:  # noqa: BLE001 - reported, then this worker ends and is restarted
+            import traceback
+
+            traceback.print_exc()
+            exit_code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exit_code)
+        return 0  # not reached
+
+    stopping = False
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, started at)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for number in range(workers):
+        children[start(number)] = (number, time.monotonic())
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        number, started = children.pop(pid, (None, 0.0))
+        if number is None or stopping:
+            continue
+        click.echo(f"ebookserver: worker {number} (pid {pid}) ended with status {status}; starting it again", err=True)
+        if time.monotonic() - started < 5:
+            time.sleep(1)  # a worker that fails at once is not restarted in a tight loop
+        if not stopping:
+            children[start(number)] = (number, time.monotonic())
+    listener.close()
 
 
 @main.command()
@@ -253,4 +332,470 @@ def config(context: Context, example: bool) -> None:
         click.echo(example_config())
         return
     for name, value in context.settings.values.items():
+        if name in SECRET_SETTINGS and value:
+            value = "(set, not shown)"
         click.echo(f"{name} = {json.dumps(str(value) if isinstance(value, Path) else value)}")
+
+
+@main.command("setup-code")
+@pass_context
+def setup_code(context: Context) -> None:
+    """Print the code that first-run setup in the browser asks for."""
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        if accounts.has_users(connection):
+            raise click.ClickException(_("This library has already been set up."))
+    code = context.datadir.secret(SETUP_CODE, new_setup_code)
+    click.echo(_("Setup code: %(code)s (open /kelola/siapkan in a browser)") % {"code": code})
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts: add, list, set a new password."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", default="", help="Full name (default: the user name).")
+@click.option(
+    "--role", type=click.Choice(accounts.ROLES), default="librarian", show_default=True, help="What the account may do."
+)
+@click.password_option(help="The password (asked twice when not given).")
+@pass_context
+def user_add(context: Context, username: str, full_name: str, role: str, password: str) -> None:
+    """Add a staff account (the first one may be an admin made here instead of in the browser)."""
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        try:
+            with db.transaction(connection):
+                user_id = accounts.create_user(connection, username, full_name, role, password)
+                accounts.audit(connection, None, "(shell)", "user.add", f"user:{user_id}", {"username": username})
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    context.datadir.forget_secret(SETUP_CODE)
+    click.echo(_("Account %(username)s created (%(role)s).") % {"username": username, "role": role})
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def user_list(context: Context, as_json: bool) -> None:
+    """List staff accounts."""
+    with context.open_catalogue() as connection:
+        users = [
+            {key: row[key] for key in ("id", "username", "full_name", "role", "active", "last_login_at")}
+            for row in accounts.list_users(connection)
+        ]
+    if as_json:
+        click.echo(json.dumps(users, ensure_ascii=False, indent=2))
+        return
+    for row in users:
+        state = "" if row["active"] else " (off)"
+        click.echo(f"{row['username']}\t{row['role']}\t{row['full_name']}{state}")
+
+
+@user.command("password")
+@click.argument("username")
+@click.password_option(help="The new password (asked twice when not given).")
+@pass_context
+def user_password(context: Context, username: str, password: str) -> None:
+    """Set a new password for an account (and end its sessions), e.g. a forgotten admin password."""
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        found = [row for row in accounts.list_users(connection) if row["username"].lower() == username.lower()]
+        if not found:
+            raise click.ClickException(_("There is no account named %(username)s.") % {"username": username})
+        try:
+            with db.transaction(connection):
+                accounts.set_password(connection, found[0]["id"], password)
+                accounts.audit(connection, None, "(shell)", "user.password", f"user:{found[0]['id']}", None)
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    click.echo(_("The password of %(username)s was changed.") % {"username": found[0]["username"]})
+
+
+# --- the print catalogue --------------------------------------------------------------------
+
+
+@main.group()
+def catalogue() -> None:
+    """The print catalogue: import from MARC, SLiMS or INLISLite, export MARCXML, print labels."""
+
+
+@catalogue.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "layout",
+    type=click.Choice(printcat.FORMATS),
+    default="auto",
+    show_default=True,
+    help="Layout of the file (auto: recognised from its first bytes or header row).",
+)
+@click.option("--dry-run", is_flag=True, help="Only report what the import would do; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
+@pass_context
+def catalogue_import(context: Context, file: Path, layout: str, dry_run: bool, as_json: bool) -> None:
+    """Import printed books from a MARC21, MARCXML, SLiMS or INLISLite file: all of it, or nothing."""
+    _ = context.gettext
+    parsed = printcat.read_print_file(file.read_bytes(), layout)
+    with context.open_catalogue() as connection:
+        report = printcat.import_records(connection, parsed, dry_run=dry_run or bool(parsed.errors))
+        if report.committed:
+            index = search_engine.open_index(context.datadir)
+            try:
+                search_engine.index_records(index, connection, report.record_ids)
+                search_engine.ensure_index(index, connection)
+            finally:
+                index.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(context.gettext), ensure_ascii=False, indent=1))
+    else:
+        for problem in report.problems:
+            click.echo(problem.render(context.gettext))
+        if report.dry_run:
+            click.echo(_("Dry run: nothing was written."))
+        click.echo(
+            _(
+                "%(new)d new records, %(merged)d merged into records already in the catalogue, "
+                "%(items)d new copies, %(skipped)d copies skipped, %(errors)d errors."
+            )
+            % {
+                "new": report.new_records,
+                "merged": report.merged_records,
+                "items": report.new_items,
+                "skipped": report.skipped_items,
+                "errors": len(report.errors),
+            }
+        )
+    if report.errors:
+        click.echo(_("Nothing was imported: fix the errors above and import the file again."), err=True)
+        sys.exit(1)
+
+
+@catalogue.command("export")
+@click.argument("record_ids", nargs=-1, type=int)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of standard output."
+)
+@pass_context
+def catalogue_export(context: Context, record_ids: tuple[int, ...], out: Path | None) -> None:
+    """Export the catalogue (or the records given by number) as MARCXML."""
+    with context.open_catalogue() as connection:
+        try:
+            document = printcat.export_marcxml(connection, record_ids or None)
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    if out is None:
+        click.echo(document.decode("utf-8"), nl=False)
+    else:
+        out.write_bytes(document)
+
+
+@catalogue.command("labels")
+@click.argument("item_ids", nargs=-1, required=True, type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF file to write.")
+@pass_context
+def catalogue_labels(context: Context, item_ids: tuple[int, ...], out: Path) -> None:
+    """Make an A4 PDF of spine and barcode labels for the printed copies given by number."""
+    with context.open_catalogue() as connection:
+        try:
+            pdf = printcat.label_sheet(connection, item_ids, library_name=context.settings.library_name)
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    out.write_bytes(pdf)
+    click.echo(context.gettext("%(count)d labels written to %(path)s") % {"count": len(item_ids), "path": out})
+
+
+# --- members and the circulation of printed copies -------------------------------------------
+
+
+@main.group()
+def member() -> None:
+    """Members (patrons): register, list, set a PIN."""
+
+
+@member.command("add")
+@click.argument("name")
+@click.option("--number", help="Member number (default: generated, e.g. A2026-0001-1).")
+@click.option("--birth-year", type=int, help="Year of birth.")
+@click.option("--gender", type=click.Choice(["L", "P"], case_sensitive=False), help="L (laki-laki) or P (perempuan).")
+@click.option("--category", default="umum", show_default=True, help="Member category: umum, pelajar, anak, ….")
+@click.option("--address", help="Address (optional).")
+@click.option("--phone", help="Phone number (optional).")
+@click.option("--json", "as_json", is_flag=True, help="Print the member as a JSON object.")
+@pass_context
+def member_add(context: Context, name: str, as_json: bool, **fields: object) -> None:
+    """Register a member."""
+    from catalog import members
+
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        try:
+            with db.transaction(connection):
+                added = members.register_member(connection, name, **fields)
+                accounts.audit(connection, None, "(shell)", "member.add", f"member:{added['id']}", None)
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    if as_json:
+        click.echo(json.dumps(added, ensure_ascii=False, indent=1))
+        return
+    click.echo(_("Member registered: %(number)s, %(name)s.") % added)
+
+
+@member.command("list")
+@click.argument("query", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of members.")
+@pass_context
+def member_list(context: Context, query: str | None, as_json: bool) -> None:
+    """List members by name, or those whose number or name matches QUERY."""
+    from catalog import members
+
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        found = members.list_members(connection, query)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=1))
+        return
+    for row in found:
+        state = "  " + _("(blocked)") if row["blocked"] else ""
+        click.echo(f"{row['number']:<16} {row['category']:<8} {row['name']}{state}")
+
+
+@member.command("pin")
+@click.argument("number")
+@pass_context
+def member_pin(context: Context, number: str) -> None:
+    """Set or reset a member's PIN (asked twice, not shown)."""
+    from catalog import members, pins
+
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        try:
+            found = members.get_member(connection, number)
+            pin = click.prompt(_("New PIN (4–8 digits)"), hide_input=True, confirmation_prompt=_("Repeat the PIN"))
+            with db.transaction(connection):
+                pins.set_pin(connection, found["number"], pin)
+                accounts.audit(connection, None, "(shell)", "member.pin", f"member:{found['id']}", None)
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    click.echo(_("The PIN of %(number)s was set.") % {"number": found["number"]})
+
+
+@main.group()
+def loan() -> None:
+    """Lending printed copies: out, in, renew, overdue."""
+
+
+def _circulation_policy(context: Context):
+    from catalog.circulation import CirculationPolicy
+
+    return CirculationPolicy(timezone=context.settings.timezone)
+
+
+def _local_date(context: Context, stamp: str) -> str:
+    """A stored UTC time as a date in the library's time zone and the configured language."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date
+
+    from ebookserver.i18n import normalise_language
+
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    language = normalise_language(context.settings.language)
+    return format_date(moment.astimezone(ZoneInfo(context.settings.timezone)).date(), "long", locale=language)
+
+
+def _days_late(context: Context, days: int) -> str:
+    from ebookserver.i18n import normalise_language, translations
+
+    ngettext = translations(normalise_language(context.settings.language)).ngettext
+    return ngettext("%(days)d day late", "%(days)d days late", days) % {"days": days}
+
+
+def _loan_command(context: Context, as_json: bool, action) -> dict:
+    """Run one circulation *action* on a fresh connection; a refusal exits with its message."""
+    with context.open_catalogue() as connection:
+        try:
+            done = action(connection, _circulation_policy(context))
+        except CatalogError as error:
+            raise click.ClickException(error.render(context.gettext)) from error
+    if as_json:
+        click.echo(json.dumps(done, ensure_ascii=False, indent=1))
+    return done
+
+
+@loan.command("out")
+@click.argument("barcode")
+@click.argument("member_number", metavar="MEMBER")
+@click.option("--json", "as_json", is_flag=True, help="Print the loan as a JSON object.")
+@pass_context
+def loan_out(context: Context, barcode: str, member_number: str, as_json: bool) -> None:
+    """Lend the copy with BARCODE to the member with number MEMBER."""
+    from catalog import circulation
+
+    done = _loan_command(
+        context,
+        as_json,
+        lambda connection, policy: circulation.check_out(connection, barcode, member_number, policy=policy),
+    )
+    if not as_json:
+        click.echo(
+            context.gettext("Lent: %(barcode)s “%(title)s” to %(member)s, due %(due)s.")
+            % {
+                "barcode": done["barcode"],
+                "title": done["title"],
+                "member": f"{done['member_number']} {done['member_name']}",
+                "due": _local_date(context, done["due_at"]),
+            }
+        )
+
+
+@loan.command("in")
+@click.argument("barcode")
+@click.option("--json", "as_json", is_flag=True, help="Print the ended loan as a JSON object.")
+@pass_context
+def loan_in(context: Context, barcode: str, as_json: bool) -> None:
+    """Take back the copy with BARCODE."""
+    from catalog import circulation
+
+    done = _loan_command(
+        context, as_json, lambda connection, policy: circulation.check_in(connection, barcode, policy=policy)
+    )
+    if not as_json:
+        click.echo(context.gettext("Returned: %(barcode)s “%(title)s”.") % done)
+        if done["overdue"]:
+            click.echo(context.gettext("Overdue: %(late)s.") % {"late": _days_late(context, done["days_late"])})
+
+
+@loan.command("renew")
+@click.argument("barcode")
+@click.option("--json", "as_json", is_flag=True, help="Print the renewed loan as a JSON object.")
+@pass_context
+def loan_renew(context: Context, barcode: str, as_json: bool) -> None:
+    """Renew the loan of the copy with BARCODE."""
+    from catalog import circulation
+
+    done = _loan_command(
+        context, as_json, lambda connection, policy: circulation.renew(connection, barcode, policy=policy)
+    )
+    if not as_json:
+        click.echo(
+            context.gettext("Renewed: %(barcode)s, now due %(due)s.")
+            % {"barcode": done["barcode"], "due": _local_date(context, done["due_at"])}
+        )
+
+
+@loan.command("overdue")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of overdue loans.")
+@pass_context
+def loan_overdue(context: Context, as_json: bool) -> None:
+    """List the loans past their due date, the longest overdue first."""
+    from catalog import circulation
+
+    late = _loan_command(
+        context, as_json, lambda connection, policy: circulation.overdue_loans(connection, policy=policy)
+    )
+    if as_json:
+        return
+    _ = context.gettext
+    if not late:
+        click.echo(_("No loans are overdue."))
+    for row in late:
+        click.echo(
+            f"{row['barcode']:<12} {row['member_number'] or '-':<16} {row['member_name'] or '-'}  "
+            + _("due %(due)s (%(late)s): %(title)s")
+            % {
+                "due": _local_date(context, row["due_at"]),
+                "late": _days_late(context, row["days_late"]),
+                "title": row["title"],
+            }
+        )
+
+
+# --- backup, restore and health ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--keep", type=click.IntRange(1), help="Snapshots to keep (setting: backup_keep).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
+@pass_context
+def backup(context: Context, destination: Path, keep: int | None, as_json: bool) -> None:
+    """Back up the data directory into DESTINATION while the server runs."""
+    from catalog import backup as backups
+
+    _ = context.gettext
+    try:
+        report = backups.backup(context.datadir, destination, keep=keep or context.settings.backup_keep)
+    except CatalogError as error:
+        raise click.ClickException(error.render(_)) from error
+    for warning in report.warnings:
+        click.echo(warning.render(_), err=True)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return
+    click.echo(
+        _("Backup %(snapshot)s: %(records)d records, %(files)d files (%(copied)d new, %(megabytes).1f MB copied).")
+        % {
+            "snapshot": report.snapshot,
+            "records": report.records,
+            "files": report.files,
+            "copied": report.copied,
+            "megabytes": report.copied_bytes / 1024 / 1024,
+        }
+    )
+    if report.removed:
+        click.echo(_("Older snapshots deleted: %(names)s") % {"names": ", ".join(report.removed)})
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
+@pass_context
+def restore(context: Context, source: Path, as_json: bool) -> None:
+    """Restore a backup (SOURCE: a backup folder or one snapshot in it) into an empty data directory."""
+    import os
+
+    from catalog import backup as backups
+
+    _ = context.gettext
+    root = context.datadir.root
+    owner = None
+    if os.geteuid() == 0:  # root restoring for the server: the files belong to the data directory's owner
+        existing = root if root.exists() else root.parent
+        owner = (existing.stat().st_uid, existing.stat().st_gid)
+    try:
+        report = backups.restore(source, context.datadir, owner=owner)
+    except CatalogError as error:
+        raise click.ClickException(error.render(_)) from error
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return
+    click.echo(
+        _("Restored %(snapshot)s into %(path)s: %(records)d records, %(files)d files, every checksum correct.")
+        % {"snapshot": report.snapshot.name, "path": root, "records": report.records, "files": report.files}
+    )
+    click.echo(_("The search index is rebuilt when the server starts (or run: ebookserver reindex)."))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
+@pass_context
+def doctor(context: Context, as_json: bool) -> None:
+    """Check configuration, permissions, disk, database, index, clock and upstream; advise in plain words."""
+    from ebookserver import doctor as checks
+
+    config_file = click.get_current_context().find_root().params.get("config_file")
+    findings = checks.examine(context.settings, config_file)
+    if as_json:
+        click.echo(json.dumps([finding.as_dict(context.gettext) for finding in findings], ensure_ascii=False, indent=1))
+    else:
+        marks = {"ok": "[ OK ]", "warning": "[ !! ]", "problem": "[ XX ]", "skipped": "[ -- ]"}
+        for finding in findings:
+            click.echo(f"{marks[finding.status]} {finding.render(context.gettext)}")
+            if finding.advice:
+                click.echo("        → " + both_languages(finding.render_advice, context.settings.language))
+    if any(finding.status == "problem" for finding in findings):
+        sys.exit(1)

@@ -9,6 +9,7 @@ these in-memory catalogs; the command line uses `gettext_for()`.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import gettext as gettext_module
 import io
@@ -95,3 +96,30 @@ def file_size(size: int, language: str) -> str:
         value /= 1024
         units.pop(0)
     return f"{format_decimal(round(value, 1), locale=normalise_language(language))} {units[0]}"
+
+
+# --- dates and times in the reader's language and the library's time zone (web requests) ---
+
+
+def date_of(timestamp: str) -> str:
+    """A stored UTC timestamp (`2026-11-25T07:30:00Z`) as a date in the library's time zone:
+    `25 November 2026`, `November 25, 2026`."""
+    return flask_babel.format_date(_utc(timestamp), "long")
+
+
+def datetime_of(timestamp: str) -> str:
+    """A stored UTC timestamp as a short date and time in the library's time zone."""
+    return flask_babel.format_datetime(_utc(timestamp), "short")
+
+
+def local_time(stamp: str, with_time: bool = True) -> str:
+    """A local `YYYY-MM-DDTHH:MM` (an event's time, already in the library's zone) for people:
+    `Sabtu, 28 November 2026, 09.00`."""
+    moment = datetime.datetime.fromisoformat(stamp)
+    if not with_time:
+        return flask_babel.format_date(moment.date(), "full")
+    return flask_babel.format_datetime(moment, "EEEE, d MMMM y, HH.mm", rebase=False)
+
+
+def _utc(timestamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))

@@ -42,9 +42,23 @@ SETTINGS: tuple[Setting, ...] = (
         "Asia/Jakarta",
         "Time zone of the dates and times shown: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT).",
     ),
+    Setting(
+        "secret_key",
+        "",
+        "Key that signs cookies; empty: one is made and kept in the data directory (`secret_key`, mode 0600).",
+    ),
+    Setting("staff_idle_minutes", 30, "Minutes without activity after which a staff session ends.", int),
+    Setting("session_max_hours", 12, "Hours after which any session ends, active or not.", int),
     Setting("host", "127.0.0.1", "Address `serve` listens on (0.0.0.0 for every network interface)."),
     Setting("port", 8080, "TCP port `serve` listens on.", int),
     Setting("threads", 8, "Request threads in the waitress server.", int),
+    Setting(
+        "workers",
+        0,
+        "Server processes sharing the port, each with `threads` threads (0: one per CPU core); searches are"
+        " CPU-bound, so a second core needs a second process.",
+        int,
+    ),
     Setting("max_file_mb", 500, "Largest e-book file accepted, in megabytes.", int),
     Setting("ingest_workers", 0, "Extraction worker processes for imports (0: one per CPU core).", int),
     Setting("ingest_timeout_seconds", 300, "Time budget for reading one file before it is refused.", int),
@@ -52,8 +66,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("zip_max_entries", 10_000, "Most files an EPUB archive may contain.", int),
     Setting("zip_max_uncompressed_mb", 1024, "Most an EPUB may unpack to in total, in megabytes.", int),
     Setting("zip_max_ratio", 200, "Highest compression ratio allowed for a large entry in an EPUB (zip bombs).", int),
+    Setting("backup_keep", 7, "Snapshots `ebookserver backup` keeps in its destination; older ones are deleted.", int),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
+SECRET_SETTINGS = frozenset({"secret_key"})  # never printed
 
 
 class SettingsError(ValueError):

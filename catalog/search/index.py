@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
 import multiprocessing
@@ -166,12 +167,23 @@ class SearchIndex:
     # --- writing -----------------------------------------------------------------------
 
     def ensure(self, record_count: int, source: Callable[[], Sequence[Shard]]) -> str:
-        """Rebuild the index when it is missing, stale or corrupt; returns the state found."""
-        found = self.state(record_count)
-        if found != "ok":
-            log.warning("search index is %s; rebuilding it from the catalogue (%d records)", found, record_count)
-            self.rebuild(source())
-        return found
+        """Rebuild the index when it is missing, stale or corrupt; returns the state found.
+
+        Several server processes start at once: a file lock lets one check (and rebuild)
+        while the others wait, then find the index as it left it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".ensure.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                found = self.state(record_count)
+                if found != "ok":
+                    log.warning(
+                        "search index is %s; rebuilding it from the catalogue (%d records)", found, record_count
+                    )
+                    self.rebuild(source())
+                return found
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def rebuild(self, shards: Sequence[Shard]) -> int:
         """Build a complete new generation from *shards*, then swap it in.
@@ -283,9 +295,13 @@ class SearchIndex:
                 self._close_searchers_locked()
                 self._searchers, self._generation = self._open_current()
             else:
-                record_searcher, unit_searcher, vocabulary = self._searchers
+                record_searcher, unit_searcher, _vocabulary = self._searchers
                 if not record_searcher.up_to_date() or not unit_searcher.up_to_date():
-                    self._searchers = (record_searcher.refresh(), unit_searcher.refresh(), vocabulary)
+                    # New searchers, not Whoosh's refresh(): refresh reuses the reader of
+                    # every segment it knew, with that segment's deletions as they were,
+                    # so a book removed or edited since would still be found.
+                    self._close_searchers_locked()
+                    self._searchers, self._generation = self._open_current()
             yield self._searchers
 
     def _open_current(self, attempts: int = 5):

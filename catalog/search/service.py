@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import pickle
 import sqlite3
 import struct
 import zlib
+from collections import Counter
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.reading import TermNotFound
 
 from catalog.search import compile as compiler
+from catalog.search import postings
 from catalog.search.analysis import fold
 from catalog.search.index import SearchIndex
 from catalog.search.query import parse
@@ -108,9 +110,10 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
             (record_searcher.stored_fields(docnum)["id"], _score(score))
             for score, docnum in results.top_n[(page - 1) * page_size : page * page_size]
         ]
-        places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units)
+        values: dict = {}
+        places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units, values)
         shown = [docnum for found in places.values() for _score, docnum, _stored in found[:SNIPPETS_PER_HIT]]
-        positions = _positions(unit_searcher, shown, _unit_terms(wanted_units))
+        positions = _positions(unit_searcher, shown, _unit_terms(wanted_units), values)
         hits = [
             {"id": int(record_id), "score": score, **_where(connection, places.get(record_id, []), positions)}
             for record_id, score in page_hits
@@ -133,6 +136,11 @@ def _books_with(unit_searcher):
     """A function from a page/chapter query to a query for the books that have such pages."""
 
     def books_with(unit_query: wq.Query) -> wq.Query:
+        steps = _phrase_steps(unit_query)
+        if steps is not None:
+            owners = postings.phrase_owners(unit_searcher, steps, "text", unit_query.slop, "record_id")
+            ids = {owner.decode("utf-8") if isinstance(owner, bytes) else owner for owner in owners}
+            return postings.DocSetQuery("id", ids) if ids else wq.NullQuery
         documents = list(unit_searcher.docs_for_query(unit_query))
         if not documents:
             return wq.NullQuery
@@ -142,6 +150,19 @@ def _books_with(unit_searcher):
         return wq.ConstantScoreQuery(wq.Or([wq.Term("id", record_id) for record_id in ids]), 1.0)
 
     return books_with
+
+
+def _phrase_steps(unit_query) -> list[list[str]] | None:
+    """The terms each word of a phrase query may be, or None for another kind of query."""
+    if type(unit_query) is not wq.Sequence or not unit_query.ordered or unit_query.boost != 1.0:
+        return None
+    steps = []
+    for step in unit_query.subqueries:
+        terms = [step] if isinstance(step, wq.Term) else step.subqueries if type(step) is wq.Or else None
+        if terms is None or not all(type(term) is wq.Term and term.boost == 1.0 for term in terms):
+            return None
+        steps.append([term.text for term in terms])
+    return steps
 
 
 def _filters(filters) -> wq.Query | None:
@@ -175,6 +196,13 @@ def _matches(searcher, compiled, filters, sort_name: str):
     """Every matching book in order, scored or sorted, in one pass of the query (its
     `docs()` are then counted for the total and the facets without matching again)."""
     sort = SORTS.get(sort_name)
+    if sort is None:
+        scores = postings.evaluate(searcher, compiled)
+        if scores is not None:
+            if filters is not None:
+                allowed = _filter_docs(searcher, filters)
+                scores = {docnum: score for docnum, score in scores.items() if docnum in allowed}
+            return _Scored(scores)
     return searcher.search(
         compiled,
         limit=None,
@@ -184,6 +212,35 @@ def _matches(searcher, compiled, filters, sort_name: str):
     )
 
 
+class _Scored:
+    """What `_search` uses of Whoosh's results: the matching documents, and all of them in
+    order of score, best first (ties by document number, as Whoosh orders them)."""
+
+    def __init__(self, scores: dict[int, float]) -> None:
+        self.scores = scores
+        self._docs = set(scores)
+        ranked = sorted(zip(map(operator.neg, scores.values()), scores.keys(), strict=True))  # tuples compare in C
+        self.top_n = [(-negated, docnum) for negated, docnum in ranked]
+
+    def docs(self) -> set[int]:
+        return self._docs
+
+
+FILTER_CACHE_SIZE = 64
+
+
+def _filter_docs(searcher, filters) -> set[int]:
+    """The documents a filter allows, kept per searcher (filters are facet values: few)."""
+    cache = searcher.__dict__.setdefault("_filter_docs", {})
+    key = repr(filters)
+    docs = cache.get(key)
+    if docs is None:
+        if len(cache) >= FILTER_CACHE_SIZE:
+            cache.clear()
+        docs = cache[key] = set(searcher.docs_for_query(filters))
+    return docs
+
+
 def _facets(searcher, documents) -> dict[str, list[dict]]:
     """Books per facet value among all matches."""
     if not documents:  # also spares an empty index's reader, which has no columns
@@ -191,11 +248,7 @@ def _facets(searcher, documents) -> dict[str, list[dict]]:
     columns = _facet_columns(searcher)
     facets = {}
     for name in FACETS:
-        column = columns[name]
-        counts: dict = {}
-        for document in documents:
-            value = column[document]
-            counts[value] = counts.get(value, 0) + 1
+        counts = Counter(map(columns[name].__getitem__, documents))
         items = [{"value": _facet_value(name, key), "count": count} for key, count in counts.items()]
         facets[name] = sorted(items, key=lambda item: (-item["count"], str(item["value"])))
     return facets
@@ -228,42 +281,62 @@ def _unit_terms(wanted_units) -> list[str]:
     return sorted(text.decode("utf-8") if isinstance(text, bytes) else text for text in found)
 
 
-def _positions(unit_searcher, docnums: list[int], unit_terms: list[str]) -> dict[int, dict[int, str]]:
+def _positions(
+    unit_searcher, docnums: list[int], unit_terms: list[str], values: dict | None = None
+) -> dict[int, dict[int, str]]:
     """Where on each of *docnums* the terms are: docnum -> {position: term}, from the
-    postings (one pass along each term's list, skipping to the pages wanted)."""
+    postings: those `_places` read already (*values*), else only the blocks that hold the
+    pages wanted."""
     found: dict[int, dict[int, str]] = {docnum: {} for docnum in docnums}
     ordered = sorted(found)
-    for term in unit_terms:
-        try:
-            matcher = unit_searcher.postings("text", term)
-        except TermNotFound:
+    for leaf, offset, local in postings._leaf_parts(unit_searcher, ordered):
+        if not local:
             continue
-        for docnum in _matching(matcher, ordered):
-            for position in matcher.value_as("positions"):
-                found[docnum][position] = term
+        decode = postings.decoder(leaf.schema["text"].format)
+        for term in unit_terms:
+            read = values.get(("text", term, offset)) if values else None
+            if read is None:
+                read = postings.term_postings_in(leaf.reader(), "text", term, local)
+            for docnum in local:
+                posting = read.get(docnum)
+                if posting is None:
+                    continue
+                places = found[docnum + offset]
+                for position in decode(posting[1]):
+                    places[position] = term
     return found
 
 
-def _places(unit_searcher, record_ids: list[str], wanted_units) -> dict[str, list[tuple[float, int, dict]]]:
-    """For each book on the page, its pages/chapters that match the text query, best first.
+def _places(
+    unit_searcher, record_ids: list[str], wanted_units, values: dict | None = None
+) -> dict[str, list[tuple[float, int, dict | None]]]:
+    """For each book on the page, its pages/chapters that match the text query, best first
+    (with the stored fields of the first `SNIPPETS_PER_HIT`, the ones shown).
 
-    Each book's pages come from its id (a short posting list); one pass of the text query's
-    matcher then skips from page to page in index order, instead of intersecting the
-    query's long posting lists with every book in turn.
+    Each book's pages come from its id (a short posting list); the text query is then
+    evaluated on those pages alone, reading only the blocks of its postings that hold
+    them. The postings read are left in *values* for `_positions`.
     """
     if wanted_units is None or not record_ids:
         return {}
     owner = {}
-    for record_id in record_ids:
-        for docnum in unit_searcher.docs_for_query(wq.Term("record_id", record_id)):
-            owner[docnum] = record_id
-    matcher = wanted_units.matcher(unit_searcher, unit_searcher.context())
+    for offset, by_record in postings.documents_by_value(unit_searcher, "record_id"):
+        for record_id in record_ids:
+            for docnum in by_record.get(record_id, ()):
+                owner[docnum + offset] = record_id
     found: dict[str, list[tuple[float, int]]] = {}
-    for docnum in _matching(matcher, sorted(owner)):
-        found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
+    scores = postings.evaluate_in(unit_searcher, wanted_units, sorted(owner), values)
+    if scores is not None:
+        for docnum, score in sorted(scores.items()):
+            found.setdefault(owner[docnum], []).append((score, docnum))
+    else:
+        matcher = wanted_units.matcher(unit_searcher, unit_searcher.context())
+        for docnum in _matching(matcher, sorted(owner)):
+            found.setdefault(owner[docnum], []).append((matcher.score(), docnum))
     return {
         record_id: [
-            (score, docnum, unit_searcher.stored_fields(docnum)) for score, docnum in sorted(pairs, key=_best_first)
+            (score, docnum, unit_searcher.stored_fields(docnum) if number < SNIPPETS_PER_HIT else None)
+            for number, (score, docnum) in enumerate(sorted(pairs, key=_best_first))
         ]
         for record_id, pairs in found.items()
     }
@@ -285,7 +358,7 @@ def _best_first(pair: tuple[float, int]) -> tuple[float, int]:
     return -pair[0], pair[1]
 
 
-def _where(connection, places: list[tuple[float, int, dict]], positions: dict[int, dict[int, str]]) -> dict:
+def _where(connection, places: list[tuple[float, int, dict | None]], positions: dict[int, dict[int, str]]) -> dict:
     """Snippets from a book's best places, and how many more places match."""
     snippets = []
     for _score, docnum, stored in places[:SNIPPETS_PER_HIT]:

@@ -8,6 +8,8 @@ not as long as the text itself, where offsets in one do not fit the other.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from catalog.search.analysis import (
     ENGLISH_STOPWORDS,
     TOKEN_PATTERN,
@@ -29,12 +31,14 @@ def snippet_at(text: str, positions: dict[int, str], language: str | None) -> di
     folded = fold(text)
     if len(folded) != len(text) or not positions:
         return None
-    tokens = list(TOKEN_PATTERN.finditer(folded))
     chain = language_of(language)
     stops = indonesian_stopwords() if chain == "id" else ENGLISH_STOPWORDS if chain == "en" else frozenset()
-    indexed = [number for number, token in enumerate(tokens) if token.group() not in stops]
+    # The words are counted in C (findall); match objects, with their offsets, are made
+    # only for the words of the window.
+    found = TOKEN_PATTERN.findall(folded)
+    indexed = [number for number, word in enumerate(found) if word not in stops]
     matched = [(indexed[position], term) for position, term in sorted(positions.items()) if position < len(indexed)]
-    return _window(text, tokens, matched)
+    return _window(text, len(found), lambda first, last: _tokens(folded, first, last), matched)
 
 
 def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
@@ -44,10 +48,22 @@ def snippet(text: str, wanted: set[str], language: str | None) -> dict | None:
     """
     tokens = list(TOKEN_PATTERN.finditer(text))
     matched = [(index, _match(match.group(), wanted, language)) for index, match in enumerate(tokens)]
-    return _window(text, tokens, [(index, key) for index, key in matched if key is not None])
+    return _window(
+        text,
+        len(tokens),
+        lambda first, last: tokens[first : last + 1],
+        [(index, key) for index, key in matched if key is not None],
+    )
 
 
-def _window(text: str, tokens: list, matched: list[tuple[int, str]]) -> dict | None:
+def _tokens(text: str, first: int, last: int) -> list:
+    """The match objects of the words numbered *first* to *last* of *text*."""
+    return list(islice(TOKEN_PATTERN.finditer(text), first, last + 1))
+
+
+def _window(text: str, count: int, tokens_between, matched: list[tuple[int, str]]) -> dict | None:
+    """The best window of *count* words; `tokens_between(first, last)` gives the match
+    objects of words *first* to *last*."""
     if not matched:
         return None
     # The best window holds the most different query words, then the most matches; it
@@ -60,14 +76,15 @@ def _window(text: str, tokens: list, matched: list[tuple[int, str]]) -> dict | N
         if score > best_score:
             best_start, best_score = first, score
     start_token = best_start
-    end_token = min(len(tokens), start_token + WINDOW_WORDS) - 1
+    end_token = min(count, start_token + WINDOW_WORDS) - 1
+    window = tokens_between(start_token, end_token)
     hits = [index for index, _ in matched]
-    start, end = tokens[start_token].start(), tokens[end_token].end()
+    start, end = window[0].start(), window[-1].end()
     while end < len(text) and text[end] in _CLOSING:  # keep the full stop or quote after the last word
         end += 1
     excerpt = text[start:end]
     highlights = [
-        [tokens[index].start() - start, tokens[index].end() - start]
+        [window[index - start_token].start() - start, window[index - start_token].end() - start]
         for index in hits
         if start_token <= index <= end_token
     ]

@@ -8,6 +8,10 @@ from werkzeug.exceptions import HTTPException
 from catalog.i18n import N_
 
 _MESSAGES = {
+    400: (
+        N_("The form could not be used"),
+        N_("The form had expired or was sent incompletely. Go back, reload the page and try again."),
+    ),
     403: (N_("Not available"), N_("This book cannot be read here. Ask the librarian about borrowing it.")),
     404: (N_("Page not found"), N_("The page you asked for does not exist. It may have moved.")),
     405: (N_("Not allowed"), N_("This page cannot be used that way.")),
@@ -27,8 +31,13 @@ def register(app: Flask) -> None:
         return _render(500)
 
 
+_STAFF_403 = (N_("Not allowed"), N_("Your account may not open this page. Ask the library's administrator."))
+
+
 def _render(status: int):
     title, explanation = _MESSAGES.get(status, _MESSAGES[500] if status >= 500 else _MESSAGES[404])
+    if status == 403 and request.path.startswith("/kelola"):
+        title, explanation = _STAFF_403
     if request.path.startswith(("/api/", "/healthz")):
         return jsonify({"error": {"status": status, "title": title}}), status
     return render_template("error.html", status=status, title=title, explanation=explanation), status

@@ -1,4 +1,4 @@
-"""`/healthz`: is the database reachable and up to date, and where is the index."""
+"""`/healthz`: is the database reachable and up to date, where is the index, how much disk is free."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify
 
 from catalog import db, records
 from ebookserver.database import get_db
+from ebookserver.doctor import disk_space
 
 blueprint = Blueprint("health", __name__)
 
@@ -36,6 +37,10 @@ def healthz():
         "schema_version": meta.get("schema_version"),
         "path": str(datadir.index_dir),
     }
+    try:
+        report["disk"] = disk_space(datadir.root)  # ok: at least 2 GB and 10% free
+    except OSError as error:
+        report["disk"] = {"ok": False, "error": str(error)}
     if not report["database"].get("ok"):
         report["status"] = "error"
     return jsonify(report), 200 if report["status"] == "ok" else 503

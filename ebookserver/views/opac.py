@@ -3,14 +3,15 @@ works without JavaScript."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
-from catalog import browse, events
+from catalog import announcements, browse, events
 from catalog import search as search_engine
 from ebookserver import names
 from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
 from ebookserver.views import PAGE_FILTERS, record_or_404
+from ebookserver.views.events import local_now
 
 blueprint = Blueprint("opac", __name__)
 PAGE_SIZE = 24
@@ -36,6 +37,7 @@ def index():
         total=total,
         newest=newest,
         most_read=events.most_read(connection, days=MOST_READ_DAYS, limit=NEW_ON_HOME),
+        upcoming=announcements.upcoming(connection, local_now(), limit=3),
         counts=browse.counts(connection),
         names=names,
     )
@@ -75,6 +77,8 @@ def results():
 @blueprint.get("/buku/<int:record_id>")
 def record(record_id: int):
     found = record_or_404(record_id)
+    if found["withdrawn"] and g.get("staff") is None:
+        abort(404)  # withdrawn: gone for patrons; staff still see it (and that it is withdrawn)
     files = [
         {**file, "readable": may_read(found, file), "downloadable": may_download(found, file)}
         for file in found["files"]

@@ -1,9 +1,11 @@
 """Reading in the browser, rendered by the server: a PDF page as an image with its text,
-an EPUB chapter as text. No script of the book ever reaches the browser, every page works
-without JavaScript, and a search snippet links straight to its page with the words marked."""
+an EPUB chapter as its own sanitized HTML (its stored text when the chapter cannot be read).
+No script of the book ever reaches the browser, every page works without JavaScript, and a
+search snippet links straight to its page with the words marked."""
 
 from __future__ import annotations
 
+import posixpath
 import sqlite3
 import threading
 import urllib.parse
@@ -22,8 +24,12 @@ from flask import (
     send_file,
     url_for,
 )
+from markupsafe import Markup
 
 from catalog import events
+from catalog.errors import CatalogError
+from catalog.extract import Limits
+from catalog.extract.chapter import chapter_html, chapter_image
 from catalog.search.analysis import detect_language
 from catalog.search.snippets import marks
 from ebookserver.access import may_download, may_read
@@ -36,6 +42,10 @@ THEMES = ("day", "night")
 PAGE_DPI = 110
 MAX_HIGHLIGHT_WORDS = 8
 _rendering = threading.BoundedSemaphore(2)  # page images at a time: bounds memory on a small server
+# The reader never runs a script, not even ours: pictures, styles and forms from this server only.
+READER_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+)
 
 
 def _readable(record_id: int, file_id: int | None = None) -> tuple[dict, dict]:
@@ -54,7 +64,7 @@ def _readable(record_id: int, file_id: int | None = None) -> tuple[dict, dict]:
 def _unit(file_id: int, seq: int):
     return (
         get_db()
-        .execute("SELECT seq, label, text_z FROM text_units WHERE file_id = ? AND seq = ?", (file_id, seq))
+        .execute("SELECT seq, label, href, text_z FROM text_units WHERE file_id = ? AND seq = ?", (file_id, seq))
         .fetchone()
     )
 
@@ -82,7 +92,8 @@ def read(record_id: int, seq: int):
     text = zlib.decompress(unit["text_z"]).decode("utf-8") if unit else ""
     words = _highlight_words()
     language = record["language"] or detect_language(text)
-    paragraphs = _paragraphs(text, marks(text, words, language) if words else [])
+    chapter = _chapter(record, file, unit, words, language) if file["format"] == "epub" else None
+    paragraphs = _paragraphs(text, marks(text, words, language) if words else []) if chapter is None else []
     contents = (
         get_db()
         .execute(
@@ -102,6 +113,8 @@ def read(record_id: int, seq: int):
             seq=seq,
             unit=unit,
             paragraphs=paragraphs,
+            chapter=chapter,
+            text_only=file["format"] == "epub" and chapter is None and bool(paragraphs),
             contents=contents,
             size=size,
             theme=theme,
@@ -117,6 +130,7 @@ def read(record_id: int, seq: int):
         if request.args.get(name) == value:
             response.set_cookie(f"reader-{name}", value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = READER_CSP
     return response
 
 
@@ -133,6 +147,56 @@ def _log_event(kind: str, record_id: int) -> None:
         events.log(get_db(), kind, record_id)
     except sqlite3.OperationalError:
         current_app.logger.warning("could not record a %s event for record %s", kind, record_id)
+
+
+def _chapter(record: dict, file: dict, unit, words: list[str], language: str | None) -> Markup | None:
+    """The chapter's own HTML, sanitized, with the words marked; None when it cannot be read
+    (no stored href, a damaged file) or shows nothing, so that the stored text is shown."""
+    href = unit["href"] if unit else None
+    if not href:
+        return None
+    chapters = {
+        posixpath.normpath(row["href"]): row["seq"]
+        for row in get_db().execute(
+            "SELECT seq, href FROM text_units WHERE file_id = ? AND href IS NOT NULL", (file["id"],)
+        )
+    }
+    highlight = " ".join(words) or None
+
+    def chapter_url(target: str, fragment: str) -> str | None:
+        seq = chapters.get(posixpath.normpath(target))
+        if seq is None:
+            return None
+        return url_for(
+            "reader.read", record_id=record["id"], seq=seq, file=file["id"], hl=highlight, _anchor=fragment or None
+        )
+
+    def image_url(name: str) -> str:
+        return url_for("reader.picture", record_id=record["id"], name=name, file=file["id"])
+
+    path = current_app.config["DATADIR"].book_path(file["sha256"], "epub")
+    try:
+        html = chapter_html(
+            path,
+            href,
+            _limits(),
+            chapter_url=chapter_url,
+            image_url=image_url,
+            highlight=(lambda text: marks(text, words, language)) if words else None,
+        )
+    except (CatalogError, OSError):
+        current_app.logger.warning("chapter %d of file %s cannot be read; showing its text", unit["seq"], file["id"])
+        return None
+    return Markup(html) if _shows_something(html) else None  # noqa: S704 - sanitized by nh3 in chapter_html
+
+
+def _shows_something(html: str) -> bool:
+    return "<img" in html or bool(Markup(html).striptags().strip())  # noqa: S704 - only read, never rendered
+
+
+def _limits() -> Limits:
+    settings = current_app.config.get("EBOOKSERVER")
+    return settings.limits() if settings is not None else Limits()
 
 
 def _preference(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -199,6 +263,28 @@ def page_image(record_id: int, seq: int):
             current_app.logger.exception("could not render page %d of file %s", seq, file["id"])
             abort(500)
     response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@blueprint.get("/baca/<int:record_id>/gambar/<path:name>")
+def picture(record_id: int, name: str):
+    """A picture of an EPUB chapter: only JPEG, PNG, GIF or WebP files its manifest lists."""
+    _record, file = _readable(record_id, request.args.get("file", type=int))
+    if file["format"] != "epub":
+        abort(404)
+    path = current_app.config["DATADIR"].book_path(file["sha256"], "epub")
+    try:
+        found = chapter_image(path, name, _limits())
+    except (CatalogError, OSError):
+        current_app.logger.warning("picture %r of file %s cannot be read", name, file["id"])
+        found = None
+    if found is None:
+        abort(404)
+    data, media_type = found
+    response = Response(data, mimetype=media_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 

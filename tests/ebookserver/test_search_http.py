@@ -17,6 +17,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -38,6 +39,7 @@ class Server:
     def __init__(self, data: Path, port: int) -> None:
         self.data = data
         self.base = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
 
     def get(self, path: str, **parameters) -> tuple[int, str, object]:
         url = self.base + path + ("?" + urllib.parse.urlencode(parameters) if parameters else "")
@@ -104,6 +106,7 @@ def server(tmp_path_factory):
     assert imported.returncode == 0, imported.stdout + imported.stderr
     command = [sys.executable, "-m", "ebookserver", "--data-dir", str(data), "serve", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_environment())
+    server.process = process
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -280,3 +283,47 @@ def test_reindex_while_the_server_answers_searches(server):
 
 def test_the_server_still_answers_after_the_hostile_requests(server):
     assert server.search(q="desa")["total"] == 3
+
+
+def _workers(server) -> list:
+    return psutil.Process(server.process.pid).children()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: `serve` runs one process")
+def test_the_server_runs_a_worker_process_per_core_and_restarts_one_that_dies(server):
+    """`workers = 0` (the default): one process per core, all on the same port; a worker
+    killed is started again and the others answer meanwhile."""
+    workers = _workers(server)
+    assert len(workers) == os.cpu_count()
+    workers[0].kill()
+    deadline = time.monotonic() + 20
+    while True:
+        alive = [worker for worker in _workers(server) if worker.is_running() and worker.status() != "zombie"]
+        if len(alive) == os.cpu_count() and workers[0].pid not in {worker.pid for worker in alive}:
+            break
+        assert time.monotonic() < deadline, "the killed worker was not started again"
+        time.sleep(0.1)
+    for _ in range(4 * len(workers)):  # connections land on every worker
+        assert server.search(q="desa")["total"] == 3
+
+
+def test_stopping_the_server_stops_its_workers(tmp_path):
+    data = tmp_path / "data"
+    port = _free_port()
+    command = [sys.executable, "-m", "ebookserver", "--data-dir", str(data), "serve", "--port", str(port)]
+    environment = {**_environment(), "EBOOKSERVER_WORKERS": "2"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+    try:
+        deadline = time.monotonic() + 20
+        while len(psutil.Process(process.pid).children()) < 2:
+            assert process.poll() is None, "the server stopped"
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+        workers = psutil.Process(process.pid).children()
+        status, _type, _body = Server(data, port).get("/healthz")
+        assert status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "workers outlived the server"

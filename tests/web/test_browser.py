@@ -2,45 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but chromium is not installed (.ci/run installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="id-ID")
-    opened = context.new_page()
-    requested_hosts = set()
-    opened.on("request", lambda request: requested_hosts.add(request.url.split("/")[2]))
-    opened.requested_hosts = requested_hosts
-    yield opened
-    context.close()
 
 
 def test_search_from_home_then_read_the_page_where_the_word_is(site, page):
@@ -57,6 +19,23 @@ def test_search_from_home_then_read_the_page_where_the_word_is(site, page):
     page.get_by_role("link", name="Halaman berikutnya →").first.click()
     page.wait_for_url("**/baca/*/3?**")
     assert "Penutup laporan" in page.locator("details.page-text").text_content()
+    assert page.requested_hosts == {site.base.split("/")[2]}, "a page loaded something from another host"
+
+
+def test_an_epub_chapter_shows_its_structure_and_picture_and_runs_none_of_its_scripts(site, page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(site.base + f"/baca/{site.library.ids['kebun']}/1?hl=kompos")
+    assert page.get_by_role("heading", level=2, name="Kebun Sekolah").is_visible()
+    picture = page.get_by_role("img", name="Kebun sekolah yang hijau")
+    assert picture.evaluate("image => image.complete && image.naturalWidth === 6")
+    assert page.locator(".chapter-html em").inner_text() == "sayur"
+    assert page.locator(".chapter-html li").all_inner_texts() == ["Tomat", "Cabai"]
+    assert page.locator(".chapter-html mark").all_inner_texts() == ["kompos", "kompos"]
+    page.get_by_role("link", name="Lanjut ke bab kompos").click()
+    page.wait_for_url("**/baca/*/2?**#epub-lanjut")
+    assert "Kompos dibuat dari daun kering" in page.locator(".chapter-html").inner_text()
+    assert dialogs == [] and "dicuri" not in page.title()
     assert page.requested_hosts == {site.base.split("/")[2]}, "a page loaded something from another host"
 
 
@@ -110,6 +89,8 @@ def _axe_page_paths(site) -> dict[str, str]:
         "no results": "/cari?q=zzzqqq",
         "record": f"/buku/{site.library.ids['nelayan']}",
         "reader (EPUB chapter)": f"/baca/{padi}/2?hl=padi",
+        "reader (EPUB chapter with a table and a picture)": f"/baca/{site.library.ids['kebun']}/1?hl=kompos",
+        "reader (damaged EPUB, text only)": f"/baca/{site.library.ids['rusak']}/2",
         "reader (PDF page)": f"/baca/{site.library.ids['laporan']}/2?hl=pengunjung",
         "browse": "/jelajah/baru",
         "404": "/buku/999999",
