@@ -299,3 +299,56 @@ class RenewalOverdue(CatalogError):
 class NotAnImage(CatalogError):
     code = "not-an-image"
     message = N_("This is not a picture that can be used (JPEG, PNG or GIF, at most 15 MB).")
+
+
+# --- e-lending: refusals to a patron; nothing is written ---------------------------------------
+
+
+class LendingError(CatalogError):
+    code = "lending"
+    message = N_("This e-book cannot be borrowed now.")
+
+
+class NotLendable(LendingError):
+    code = "not-lendable"
+    message = N_("This e-book is not lent: it can be read without borrowing it.")
+
+
+class EbookLoanLimitReached(LendingError):
+    code = "ebook-loan-limit-reached"
+    message = N_("You already have %(limit)s e-books on loan, the most your category allows. Return one first.")
+
+
+class AlreadyOnLoan(LendingError):
+    code = "already-on-loan"
+    message = N_("You have already borrowed this e-book.")
+
+
+class AlreadyInQueue(LendingError):
+    code = "already-in-queue"
+    message = N_("You are already in the queue for this e-book.")
+
+
+class LoanNotFound(LendingError):
+    code = "loan-not-found"
+    message = N_("You do not have this e-book on loan.")
+
+
+class LoanExpired(LoanNotFound):
+    code = "loan-expired"
+    message = N_("Your loan of this e-book has ended.")
+
+
+class HoldNotFound(LendingError):
+    code = "hold-not-found"
+    message = N_("You are not in the queue for this e-book.")
+
+
+class RenewalWanted(LendingError):
+    code = "renewal-wanted"
+    message = N_("Someone is waiting for this e-book, so the loan cannot be renewed.")
+
+
+class InvalidLicenceChoice(LendingError):
+    code = "invalid-licence-choice"
+    message = N_("A licence needs from 1 to 1000 copies and from 1 to 365 loan days.")

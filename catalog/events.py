@@ -10,13 +10,20 @@ from catalog.records import record_from_row
 
 READ = "read"  # a book opened in the reader
 DOWNLOAD = "download"
-KINDS = (READ, DOWNLOAD)
+LOAN = "loan"  # an e-book borrowed
+RETURN = "return"  # an e-book returned before its loan ended (loans that end by themselves are not events)
+RENEW = "renew"  # an e-book loan renewed
+HOLD = "hold"  # a patron joined the queue of an e-book
+KINDS = (READ, DOWNLOAD, LOAN, RETURN, RENEW, HOLD)
 
 
 def log(connection: sqlite3.Connection, kind: str, record_id: int | None = None) -> None:
-    """Record one event now, in its own short transaction."""
+    """Record one event now, in its own short transaction (or the caller's, when one is open)."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
+    if connection.in_transaction:
+        connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (kind, record_id))
+        return
     with db.transaction(connection):
         connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (kind, record_id))
 

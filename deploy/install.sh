@@ -72,6 +72,7 @@ done
 [[ $PORT =~ ^[0-9]+$ ]] || die "--port must be a number, not '$PORT'"
 
 R=$ROOT # every path written below is "$R/…"; empty for a real install
+cd / # the service user runs commands below; it may not read the caller's folder
 if [[ -z $ROOT && $(id -u) -ne 0 ]]; then
     die "run as root: sudo $0 $* (or use --root DIR to install into a folder)"
 fi
@@ -302,13 +303,20 @@ fi
 if systemd_running && [[ $START -eq 1 ]]; then
     health_port=$(sed -n 's/^port *= *\([0-9]*\).*/\1/p' "$R$CONFIG" | tail -n 1)
     health_port=${health_port:-8080}
+    answered=0
     for _ in $(seq 30); do
         if "$R$PREFIX/bin/python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$health_port/healthz', timeout=2)" 2>/dev/null; then
-            say "The server answers on port $health_port."
+            answered=1
             break
         fi
         sleep 1
-    done || true
+    done
+    if [[ $answered -eq 1 ]]; then
+        say "The server answers on port $health_port."
+    else
+        say "WARNING: the server does not answer on port $health_port yet. See: journalctl -u ebookserver -n 50"
+        say "(Another web server on port $health_port? Check: ss -ltnp | grep :$health_port)"
+    fi
 fi
 step "Done"
 addresses=$(hostname -I 2>/dev/null || true)

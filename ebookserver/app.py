@@ -63,7 +63,7 @@ def create_app(
     def page_globals() -> dict[str, Any]:
         from ebookserver.views.staff import MENU
 
-        identity = _identity()
+        identity = library_identity()
         return {
             "library_name": (identity or {}).get("name") or settings.library_name,
             "opening_hours": (identity or {}).get("opening_hours") or settings.opening_hours,
@@ -91,7 +91,7 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
-    from ebookserver.views import api, catalogue, desk, errors, events, health, opac, printed, reader, staff
+    from ebookserver.views import api, catalogue, desk, errors, events, health, opac, opds, printed, reader, staff
 
     app.register_blueprint(opac.blueprint)
     app.register_blueprint(reader.blueprint)
@@ -101,6 +101,7 @@ def create_app(
     app.register_blueprint(catalogue.blueprint)
     app.register_blueprint(events.blueprint)
     app.register_blueprint(desk.blueprint)
+    app.register_blueprint(opds.blueprint)
     app.register_blueprint(printed.blueprint)
     errors.register(app)
     return app
@@ -113,7 +114,7 @@ def _language_url(code: str) -> str:
     return request.path + "?" + urlencode(arguments)
 
 
-def _identity() -> dict[str, Any] | None:
+def library_identity() -> dict[str, Any] | None:
     """The library's identity from first-run setup, read once per request."""
     if "identity" not in g:
         g.identity = accounts.identity(database.get_db())

@@ -588,9 +588,8 @@ def loan() -> None:
 
 
 def _circulation_policy(context: Context):
-    from catalog.circulation import CirculationPolicy
 
-    return CirculationPolicy(timezone=context.settings.timezone)
+    return context.settings.circulation_policy()
 
 
 def _local_date(context: Context, stamp: str) -> str:

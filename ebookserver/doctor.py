@@ -110,19 +110,27 @@ def check_config(settings: Settings, config_file: Path | None) -> list[Finding]:
                 Finding(
                     "config",
                     "warning",
-                    N_("The configuration file %(path)s holds the secret key and every user of this computer can read it."),
+                    N_(
+                        "The configuration file %(path)s holds the secret key and every user of this computer "
+                        "can read it."
+                    ),
                     N_("Make it readable by the server only: chown root:ebookserver %(path)s; chmod 640 %(path)s"),
                     {"path": str(config_file)},
                 )
             )
         else:
-            findings.append(Finding("config", "ok", N_("Configuration file %(path)s read."), params={"path": str(config_file)}))
+            findings.append(
+                Finding("config", "ok", N_("Configuration file %(path)s read."), params={"path": str(config_file)})
+            )
     if settings.host in ("127.0.0.1", "localhost", "::1"):
         findings.append(
             Finding(
                 "config",
                 "warning",
-                N_("The server listens on %(host)s: only this computer can open the catalogue, not the PCs, phones or TV."),
+                N_(
+                    "The server listens on %(host)s: only this computer can open the catalogue, "
+                    "not the PCs, phones or TV."
+                ),
                 N_('Set host = "0.0.0.0" in the configuration file and restart the server.'),
                 {"host": settings.host},
             )
@@ -260,7 +268,9 @@ def check_database(connection: sqlite3.Connection, datadir: DataDir) -> list[Fin
             )
         )
     if not findings:
-        findings.append(Finding("database", "ok", N_("The database is sound (version %(version)d)."), params={"version": version}))
+        findings.append(
+            Finding("database", "ok", N_("The database is sound (version %(version)d)."), params={"version": version})
+        )
     if version >= 1:
         findings.append(_check_index(connection, datadir))
         findings.append(_check_files(connection, datadir))
@@ -336,7 +346,10 @@ def check_clock(connection: sqlite3.Connection, now: datetime.datetime) -> Findi
                 return Finding(
                     "clock",
                     "problem",
-                    N_("The server's clock says %(now)s, but the catalogue was changed at %(newest)s: the clock is behind."),
+                    N_(
+                        "The server's clock says %(now)s, but the catalogue was changed at %(newest)s: "
+                        "the clock is behind."
+                    ),
                     advice,
                     params,
                 )
@@ -354,7 +367,10 @@ def check_upstream(settings: Settings, opener: Callable[..., Any] = urllib.reque
     if not url:
         return Finding("upstream", "skipped", N_("No upstream_url is set: statistics are not sent anywhere."))
     try:
-        with opener(urllib.request.Request(url, method="HEAD"), timeout=UPSTREAM_TIMEOUT_SECONDS):
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"not an http(s) URL: {url}")
+        request = urllib.request.Request(url, method="HEAD")  # noqa: S310 (http and https only, checked above)
+        with opener(request, timeout=UPSTREAM_TIMEOUT_SECONDS):
             pass
     except urllib.error.HTTPError:
         pass  # it answered: reachable

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytz
 
+from catalog.circulation import CirculationPolicy
 from catalog.extract import Limits
 from catalog.workers import PoolSettings
 
@@ -59,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
         " CPU-bound, so a second core needs a second process.",
         int,
     ),
+    Setting(
+        "overdue_checkout",
+        "refuse",
+        "Lend printed books to a member who has an overdue loan: refuse (the default) or allow.",
+    ),
+    Setting(
+        "renew_grace_days", 0, "Days late a printed loan may still be renewed (0: renew only before it is due).", int
+    ),
     Setting("max_file_mb", 500, "Largest e-book file accepted, in megabytes.", int),
     Setting("ingest_workers", 0, "Extraction worker processes for imports (0: one per CPU core).", int),
     Setting("ingest_timeout_seconds", 300, "Time budget for reading one file before it is refused.", int),
@@ -99,6 +108,14 @@ class Settings:
             zip_max_ratio=self.values["zip_max_ratio"],
         )
 
+    def circulation_policy(self) -> CirculationPolicy:
+        """The lending rules for printed copies."""
+        return CirculationPolicy(
+            timezone=self.values["timezone"],
+            overdue_checkout=self.values["overdue_checkout"],
+            renew_grace_days=self.values["renew_grace_days"],
+        )
+
     def pool(self) -> PoolSettings:
         return PoolSettings(
             processes=self.values["ingest_workers"] or os.cpu_count() or 1,
@@ -125,6 +142,10 @@ def load_settings(
         if value is not None:
             values[name] = _convert(_setting(name, "override"), value, name)
     values["data_dir"] = Path(values["data_dir"]).expanduser()
+    if values["overdue_checkout"] not in ("refuse", "allow"):
+        raise SettingsError(f"overdue_checkout: {values['overdue_checkout']!r} is neither refuse nor allow")
+    if values["renew_grace_days"] < 0:
+        raise SettingsError("renew_grace_days cannot be negative")
     try:
         pytz.timezone(values["timezone"])
     except pytz.UnknownTimeZoneError:

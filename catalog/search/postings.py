@@ -577,9 +577,7 @@ def phrase_owners(searcher, steps: list[list[str]], field: str, slop: int, owner
     parent = searcher.get_parent()
     btext = searcher.schema[field].to_bytes
     # Rarest first: fewest postings in the whole index.
-    order = sorted(
-        range(len(steps)), key=lambda n: sum(parent.doc_frequency(field, btext(text)) for text in steps[n])
-    )
+    order = sorted(range(len(steps)), key=lambda n: sum(parent.doc_frequency(field, btext(text)) for text in steps[n]))
     for leaf, _offset in searcher.leaf_searchers():
         reader = leaf.reader()
         owners = column(reader, owner_field)

@@ -109,9 +109,18 @@ def _browse(kind: str, value: str):
 
 @blueprint.get("/covers/<sha256>.jpg")
 def thumbnail(sha256: str):
+    return _image(current_app.config["DATADIR"].thumb_path, sha256)
+
+
+@blueprint.get("/covers/<sha256>/besar.jpg")
+def cover(sha256: str):
+    return _image(current_app.config["DATADIR"].cover_path, sha256)
+
+
+def _image(path_of, sha256: str):
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         abort(404)
-    path = current_app.config["DATADIR"].thumb_path(sha256)
+    path = path_of(sha256)
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype="image/jpeg", max_age=7 * 24 * 3600)

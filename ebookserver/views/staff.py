@@ -37,7 +37,7 @@ def today_zone() -> ZoneInfo:
 
 def desk_policy() -> circulation.CirculationPolicy:
     """The circulation rules from the settings."""
-    return circulation.CirculationPolicy(timezone=current_app.config["EBOOKSERVER"].timezone)
+    return current_app.config["EBOOKSERVER"].circulation_policy()
 
 
 def _client() -> str:

@@ -23,8 +23,19 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "deploy" / "install.sh"
 BUILD_BUNDLE = ROOT / "deploy" / "build-bundle"
 UNITS_DIR = ROOT / "systemd"
+BASH = shutil.which("bash") or "/bin/bash"
 _SOURCE_IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "data", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "bench"
+    ".git",
+    ".venv",
+    "venv",
+    "data",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "bench",
 )
 
 
@@ -51,7 +62,10 @@ def copy_source(target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def package_wheel(tmp_path_factory) -> Path:
-    """A wheel of this checkout, built like a release is (needs setuptools, from the index)."""
+    """A wheel of this checkout, built like a release is (needs setuptools, from the index);
+    EBOOKSERVER_TEST_WHEEL=FILE tests that wheel instead, e.g. a release candidate."""
+    if os.environ.get("EBOOKSERVER_TEST_WHEEL"):
+        return Path(os.environ["EBOOKSERVER_TEST_WHEEL"]).absolute()
     work = tmp_path_factory.mktemp("wheel")
     source = copy_source(work / "source")
     built = subprocess.run(
@@ -67,7 +81,7 @@ def package_wheel(tmp_path_factory) -> Path:
 
 def run_install(*arguments: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        ["bash", str(INSTALL), *arguments],
+        [BASH, str(INSTALL), *arguments],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -112,9 +126,16 @@ class InstalledServer:
         return result
 
     def __enter__(self) -> InstalledServer:
-        self.log = open(self.root / "serve.log", "w")  # noqa: SIM115 (closed in __exit__)
+        self.log = open(self.root / "serve.log", "w")
         self.process = subprocess.Popen(
-            [str(self.root / "opt/ebookserver/bin/ebookserver"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                str(self.root / "opt/ebookserver/bin/ebookserver"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=self.env(),

@@ -53,3 +53,12 @@ def test_cli_reports_a_bad_config_as_a_usage_error(runner, tmp_path):
 def test_an_unknown_time_zone_is_refused_with_its_name():
     with pytest.raises(SettingsError, match="Asia/Jakrta"):
         load_settings(environ={"EBOOKSERVER_TIMEZONE": "Asia/Jakrta"})
+
+
+def test_the_lending_rules_come_from_the_settings_and_bad_ones_are_refused():
+    policy = load_settings(
+        environ={"EBOOKSERVER_OVERDUE_CHECKOUT": "allow", "EBOOKSERVER_RENEW_GRACE_DAYS": "2"}
+    ).circulation_policy()
+    assert (policy.overdue_checkout, policy.renew_grace_days, policy.timezone) == ("allow", 2, "Asia/Jakarta")
+    with pytest.raises(SettingsError, match="overdue_checkout"):
+        load_settings(environ={"EBOOKSERVER_OVERDUE_CHECKOUT": "maybe"})

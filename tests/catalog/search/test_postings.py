@@ -12,6 +12,10 @@ from tests.catalog.search.library import build_library
 from tests.catalog.search.test_queries import _books
 
 QUERIES = [
+    '"sawah di belakang"',
+    '"membaca buku cerita"',
+    '"anak-anak desa"',
+    '"the library"',
     "desa",
     "membaca",
     "baca buku",
