@@ -232,7 +232,8 @@ def availability(
 
     `needs_loan`; for titles that do: `copies` owned, `on_loan`, `reserved` (for ready holds),
     `available` (= copies − on_loan − reserved), `waiting` (holds not yet ready), `holds` (all
-    open holds), `loan_days`, and `next_free_at` (the earliest moment a loan ends) or None.
+    open holds), `loan_days`, `next_free_at` (the earliest moment a loan ends) or None, and
+    `wait_estimate`: when someone joining the queue now should get a copy (None while one is free).
     """
     now = _now(now)
     title = _title(connection, record_id)
@@ -255,6 +256,9 @@ def availability(
         "holds": len(queue.open_holds),
         "loan_days": _loan_days(title, policy),
         "next_free_at": min(queue.loans_due, default=None),
+        "wait_estimate": None
+        if queue.available > 0 and not queue.waiting
+        else _estimate(queue, len(queue.waiting) + 1, _loan_days(title, policy), now),
     }
 
 
@@ -577,7 +581,8 @@ def _active_loan_count(connection: sqlite3.Connection, member_id: int, now: date
 
 def _no_loan(connection: sqlite3.Connection, record_id: int, member_id: int) -> LoanNotFound:
     had = connection.execute(
-        "SELECT 1 FROM ebook_loans WHERE record_id = ? AND member_id = ? AND returned_at IS NULL", (record_id, member_id)
+        "SELECT 1 FROM ebook_loans WHERE record_id = ? AND member_id = ? AND returned_at IS NULL",
+        (record_id, member_id),
     ).fetchone()
     return LoanExpired() if had else LoanNotFound()
 

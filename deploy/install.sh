@@ -39,6 +39,7 @@ PYTHON=""
 START=1
 PURGE=0
 ACTION=install
+ARGUMENTS=("$@")
 
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
@@ -55,7 +56,7 @@ while [[ $# -gt 0 ]]; do
     --bundle) BUNDLE=$(readlink -f "${2:?--bundle needs a file}") && shift ;;
     --package) PACKAGE=$(readlink -f "${2:?--package needs a path}") && shift ;;
     --port) PORT=${2:?--port needs a number} && shift ;;
-    --python) PYTHON=${2:?--python needs a path} && shift ;;
+    --python) PYTHON=$(command -v "${2:?--python needs a path}" || readlink -f "$2") && shift ;;
     --no-start) START=0 ;;
     --purge) PURGE=1 ;;
     -h | --help)
@@ -74,7 +75,7 @@ done
 R=$ROOT # every path written below is "$R/…"; empty for a real install
 cd / # the service user runs commands below; it may not read the caller's folder
 if [[ -z $ROOT && $(id -u) -ne 0 ]]; then
-    die "run as root: sudo $0 $* (or use --root DIR to install into a folder)"
+    die "run as root: sudo $0 ${ARGUMENTS[*]} (or use --root DIR to install into a folder)"
 fi
 real_system() { [[ -z $ROOT ]]; }
 systemd_running() { real_system && [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; }
@@ -104,10 +105,10 @@ if [[ $ACTION == uninstall ]]; then
     done
     systemd_running && systemctl daemon-reload
     rm -f "$R/etc/avahi/services/ebookserver.service"
-    rm -rf "${R:?}$PREFIX"
+    rm -rf "$R$PREFIX"
     say "Removed the program ($PREFIX) and its systemd units."
     if [[ $PURGE -eq 1 ]]; then
-        rm -rf "${R:?}$CONF_DIR" "${R:?}$DATA_DIR" "${R:?}$BACKUP_DIR"
+        rm -rf "$R$CONF_DIR" "$R$DATA_DIR" "$R$BACKUP_DIR"
         real_system && getent passwd "$SERVICE_USER" >/dev/null && userdel "$SERVICE_USER"
         say "Removed the configuration, the library's data and its backups (--purge)."
     else
@@ -156,7 +157,9 @@ python_ok() {
 python_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 find_python() {
     local candidate
-    for candidate in ${PYTHON:+"$PYTHON"} python3.13 python3.12 python3.11 python3; do
+    local candidates=(python3.13 python3.12 python3.11 python3)
+    [[ -n $PYTHON ]] && candidates=("$PYTHON") # only the one asked for
+    for candidate in "${candidates[@]}"; do
         candidate=$(command -v "$candidate" 2>/dev/null) || continue
         if python_ok "$candidate" && [[ -z $bundle_python || $(python_version "$candidate") == "$bundle_python" ]]; then
             echo "$candidate"
@@ -203,7 +206,7 @@ fi
 
 # A virtualenv made by another Python (e.g. after a Debian upgrade) is made anew.
 if [[ -x $R$PREFIX/bin/python ]] && [[ $(python_version "$R$PREFIX/bin/python" 2>/dev/null) != "$(python_version "$PY")" ]]; then
-    rm -rf "${R:?}$PREFIX"
+    rm -rf "$R$PREFIX"
 fi
 if [[ ! -x $R$PREFIX/bin/python ]]; then
     step "Creating the virtualenv $PREFIX"
@@ -223,7 +226,11 @@ if [[ -n $BUNDLE_DIR ]]; then
     offline_pip --force-reinstall --no-deps "$wheel"
 else
     if [[ -d $PACKAGE ]]; then
-        "${PIP[@]}" wheel --no-deps --wheel-dir "$WORK/wheel" "$PACKAGE" || die "building ebookserver from $PACKAGE failed"
+        # Built from a copy: building in place would leave build/ behind in the source folder.
+        mkdir "$WORK/source"
+        tar -C "$PACKAGE" -c --exclude=./.git --exclude=./.venv --exclude=./data --exclude=./build --exclude=./dist \
+            --exclude='*.egg-info' --exclude=__pycache__ . | tar -x -C "$WORK/source"
+        "${PIP[@]}" wheel --no-deps --wheel-dir "$WORK/wheel" "$WORK/source" || die "building ebookserver from $PACKAGE failed"
         PACKAGE=$(find "$WORK/wheel" -name 'ebookserver-*.whl' | head -n 1)
     fi
     "${PIP[@]}" install --upgrade "$PACKAGE" || die "installing $PACKAGE failed (no network? use --bundle)"
@@ -265,7 +272,9 @@ fi
 if [[ $UPGRADE -eq 1 && -f $R$DATA_DIR/catalogue.sqlite3 ]]; then
     step "Backing up the library before the upgrade"
     ebookserver_as_service backup "$R$BACKUP_DIR" ||
-        die "the backup failed, so the database was not upgraded. Fix the cause above (often a full disk) and run $0 again."
+        die "the backup failed, so the database was not upgraded and the server was left stopped.
+  Fix the cause above (often a full disk: ebookserver doctor) and run $0 again.
+  To start the server without a backup anyway (it upgrades the database itself): systemctl start ebookserver"
 fi
 step "Preparing the data directory $DATA_DIR"
 ebookserver_as_service init
@@ -328,7 +337,9 @@ for address in $addresses; do
     [[ $address == *:* ]] && continue # IPv4 is what people type
     say "    http://$address$port_suffix/"
 done
-[[ $MDNS -eq 1 ]] && say "    http://perpustakaan.local$port_suffix/"
+if [[ $MDNS -eq 1 ]] && systemd_running; then
+    say "    http://perpustakaan.local$port_suffix/"
+fi
 if code=$(ebookserver_as_service setup-code 2>/dev/null); then
     say "First-run setup / Penyiapan pertama: open /kelola/siapkan and enter the code:"
     say "    $code"

@@ -91,10 +91,25 @@ def create_app(
 
     database.init_app(app)
     auth.init_app(app)
-    from ebookserver.views import api, catalogue, desk, errors, events, health, opac, opds, printed, reader, staff
+    from ebookserver.views import (
+        api,
+        catalogue,
+        desk,
+        errors,
+        events,
+        health,
+        kiosk,
+        opac,
+        opds,
+        patron,
+        printed,
+        reader,
+        staff,
+    )
 
     app.register_blueprint(opac.blueprint)
     app.register_blueprint(reader.blueprint)
+    app.register_blueprint(patron.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(staff.blueprint)
@@ -103,6 +118,7 @@ def create_app(
     app.register_blueprint(desk.blueprint)
     app.register_blueprint(opds.blueprint)
     app.register_blueprint(printed.blueprint)
+    kiosk.register(app)  # the TV kiosk, its reader and the librarian's controls
     errors.register(app)
     return app
 

@@ -4,6 +4,11 @@ Staff sign in with a user name and password; the session lives on the server (ca
 and the browser holds only a random token in an HttpOnly cookie. Every route under `/kelola`
 needs a signed-in librarian unless it is listed in PUBLIC_STAFF_ENDPOINTS, and a view marked
 `@admin_only` needs an admin: access is denied by default, so a new page cannot forget it.
+
+Patrons sign in with their member number and PIN (catalog.pins); their session lives on the
+server too, in its own cookie (`patron_session`), which is a session cookie: nothing outlives
+the browser on a shared library PC. It ends on "Keluar", and after `patron_idle_minutes`
+without activity. `g.patron` is the signed-in member (or None); a patron is nobody to /kelola.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 
-from catalog import accounts
+from catalog import accounts, members
+from catalog.errors import MemberNotFound
 from ebookserver.database import get_db
 
 STAFF_COOKIE = "staff_session"
+PATRON_COOKIE = "patron_session"
 STAFF_PREFIX = "/kelola"
 # Endpoints under /kelola that anyone may open: signing in and first-run setup.
 PUBLIC_STAFF_ENDPOINTS = frozenset({"staff.login", "staff.setup"})
@@ -40,6 +47,28 @@ def required_role(endpoint: str | None) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def load_patron() -> None:
+        g.patron = None
+        token = request.cookies.get(PATRON_COOKIE)
+        if not token:
+            return
+        settings = app.config["EBOOKSERVER"]
+        connection = get_db()
+        member_id = accounts.resume_session(
+            connection,
+            "member",
+            token,
+            idle_minutes=settings.patron_idle_minutes,
+            max_hours=settings.session_max_hours,
+        )
+        try:
+            g.patron = members.get_member_by_id(connection, member_id) if member_id else None
+        except MemberNotFound:
+            g.patron = None
+        if g.patron is None:
+            g.forget_patron = True  # signed out by the server: idle too long, or deleted
+
     @app.before_request
     def load_staff() -> Any:
         g.staff = None
@@ -72,6 +101,11 @@ def init_app(app: Flask) -> None:
     def staff_headers(response):
         if g.get("forget_staff"):
             response.delete_cookie(STAFF_COOKIE, path="/")
+        if g.get("forget_patron"):
+            response.delete_cookie(PATRON_COOKIE, path="/")
+        if g.get("patron") is not None:
+            # A page made for a signed-in patron is never kept by a shared PC's browser.
+            response.headers["Cache-Control"] = "no-store"
         if request.path.startswith(STAFF_PREFIX):
             # Nothing a librarian saw stays in the shared PC's cache.
             response.headers["Cache-Control"] = "no-store"
@@ -80,6 +114,11 @@ def init_app(app: Flask) -> None:
 
 def set_staff_cookie(response, token: str) -> None:
     response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
+
+
+def set_patron_cookie(response, token: str) -> None:
+    """A session cookie (no expiry): closing the browser forgets it."""
+    response.set_cookie(PATRON_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
 
 
 def safe_next(target: str | None) -> str | None:

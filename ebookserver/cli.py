@@ -798,3 +798,89 @@ def doctor(context: Context, as_json: bool) -> None:
                 click.echo("        → " + both_languages(finding.render_advice, context.settings.language))
     if any(finding.status == "problem" for finding in findings):
         sys.exit(1)
+
+
+# --- e-lending: patrons and licences ---------------------------------------------------------
+
+
+@main.group()
+def patron() -> None:
+    """Patrons (members) who sign in with their number and PIN to borrow e-books."""
+
+
+@patron.command("add")
+@click.argument("number")
+@click.option("--name", required=True, help="The member's name.")
+@click.option("--pin", required=True, help="The PIN the member signs in with (4 to 8 digits).")
+@click.option("--category", default="umum", show_default=True, help="Member category (its loan limits).")
+@pass_context
+def patron_add(context: Context, number: str, name: str, pin: str, category: str) -> None:
+    """Register a member with NUMBER (as on their card) and a PIN, ready to sign in and borrow."""
+    from catalog import members, pins
+
+    _ = context.gettext
+    with context.open_catalogue() as connection:
+        try:
+            with db.transaction(connection):
+                member = members.register_member(connection, name, number=number, category=category)
+                pins.set_pin(connection, member["number"], pin)
+                accounts.audit(connection, None, "(shell)", "member.add", f"member:{member['id']}", {"number": number})
+        except CatalogError as error:
+            raise click.ClickException(error.render(_)) from error
+    click.echo(_("%(name)s is now a member, number %(number)s.") % {"name": member["name"], "number": member["number"]})
+
+
+@main.group()
+def licence() -> None:
+    """How each e-book may be used: open access, or lent in a number of copies."""
+
+
+@licence.command("set")
+@click.argument("record_id", type=int)
+@click.option("--open", "open_access", is_flag=True, help="Open access: anyone may read and download it.")
+@click.option("--copies", type=click.IntRange(1, 1000), help="Lend it: how many patrons may borrow it at once.")
+@click.option("--loan-days", type=click.IntRange(1, 365), help="Days a loan lasts (default: the loan_days setting).")
+@click.option("--in-library-only", is_flag=True, help="Readable only from the library's own PCs (library_networks).")
+@pass_context
+def licence_set(
+    context: Context,
+    record_id: int,
+    open_access: bool,
+    copies: int | None,
+    loan_days: int | None,
+    in_library_only: bool,
+) -> None:
+    """Set the licence of the book RECORD_ID: --open, or --copies N [--loan-days D] [--in-library-only]."""
+    from catalog import lending
+
+    _ = context.gettext
+    if open_access == (copies is not None or in_library_only):
+        raise click.UsageError(
+            _("Give either --open or --copies N (with --loan-days D and --in-library-only if wanted).")
+        )
+    if loan_days is not None and copies is None:
+        raise click.UsageError(_("--loan-days needs --copies."))
+    with context.open_catalogue() as connection:
+        try:
+            with db.transaction(connection):
+                result = lending.set_licence(
+                    connection,
+                    record_id,
+                    open_access=open_access,
+                    copies=copies,
+                    loan_days=loan_days,
+                    in_library_only=in_library_only,
+                )
+                accounts.audit(connection, None, "(shell)", "record.licence", f"record:{record_id}", result)
+        except CatalogError as error:
+            raise click.ClickException(error.render(_)) from error
+    if result["licence"] == "open-access":
+        click.echo(_("Book %(id)s is open access.") % {"id": record_id})
+    elif result["copies"] is None:
+        click.echo(_("Book %(id)s can be read in the library only, without a loan.") % {"id": record_id})
+    else:
+        terms = {"id": record_id, "copies": result["copies"], "days": result["loan_days"] or context.settings.loan_days}
+        if result["licence"] == "in-library":
+            click.echo(_("Book %(id)s is lent in the library only: %(copies)s copies, %(days)s days a loan.") % terms)
+        else:
+            click.echo(_("Book %(id)s is lent: %(copies)s copies, %(days)s days a loan.") % terms)

@@ -283,10 +283,10 @@ def _check_index(connection: sqlite3.Connection, datadir: DataDir) -> Finding:
     records = connection.execute("SELECT count(*) FROM records").fetchone()[0]
     index = search_engine.open_index(datadir)
     try:
-        indexed = index.meta().get("records")
+        indexed = index.meta().get("records") or 0  # no index yet: none indexed
     finally:
         index.close()
-    params = {"records": records, "indexed": indexed if indexed is not None else 0}
+    params = {"records": records, "indexed": indexed}
     if indexed == records:
         return Finding("index", "ok", N_("The search index holds all %(records)d records."), params=params)
     return Finding(

@@ -34,6 +34,14 @@ LANGUAGES = {
 
 FORMATS = {"epub": "EPUB", "pdf": "PDF"}
 
+# How a patron gets a book (the search facet `availability`).
+AVAILABILITY = {
+    "open": N_("Free to read"),
+    "licensed": N_("Borrow to read"),
+    "in-library": N_("Read in the library"),
+    "print": N_("Printed book only"),
+}
+
 # What the shelf says about a printed copy (catalog.records.ITEM_STATUSES).
 ITEM_STATUSES = {
     "available": N_("On the shelf"),

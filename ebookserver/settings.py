@@ -10,6 +10,7 @@ from this table.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ import pytz
 
 from catalog.circulation import CirculationPolicy
 from catalog.extract import Limits
+from catalog.lending import LendingPolicy
 from catalog.workers import PoolSettings
 
 MB = 1024 * 1024
@@ -50,8 +52,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("staff_idle_minutes", 30, "Minutes without activity after which a staff session ends.", int),
     Setting("session_max_hours", 12, "Hours after which any session ends, active or not.", int),
+    Setting(
+        "patron_idle_minutes", 15, "Minutes without activity after which a patron is signed out (shared PCs).", int
+    ),
+    Setting("loan_days", 7, "Days an e-book loan lasts when the title sets none; it ends by itself.", int),
+    Setting("hold_ready_hours", 48, "Hours a freed e-book copy is kept for the first in its queue.", int),
+    Setting(
+        "library_networks",
+        "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, ::1/128",
+        "Address ranges of the library's own PCs, comma-separated: titles for reading in the library only"
+        " open only from these.",
+    ),
     Setting("host", "127.0.0.1", "Address `serve` listens on (0.0.0.0 for every network interface)."),
     Setting("port", 8080, "TCP port `serve` listens on.", int),
+    Setting(
+        "public_url",
+        "",
+        "Address of this server on the library's network, for the TV kiosk's QR codes, e.g. `http://192.168.1.10`;"
+        " empty: the address the TV used, else the server's own network address is detected.",
+    ),
     Setting("threads", 8, "Request threads in the waitress server.", int),
     Setting(
         "workers",
@@ -116,6 +135,13 @@ class Settings:
             renew_grace_days=self.values["renew_grace_days"],
         )
 
+    def lending_policy(self) -> LendingPolicy:
+        """The e-lending rules beyond each title's licence."""
+        return LendingPolicy(loan_days=self.values["loan_days"], hold_ready_hours=self.values["hold_ready_hours"])
+
+    def library_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.values["library_networks"])
+
     def pool(self) -> PoolSettings:
         return PoolSettings(
             processes=self.values["ingest_workers"] or os.cpu_count() or 1,
@@ -147,10 +173,20 @@ def load_settings(
     if values["renew_grace_days"] < 0:
         raise SettingsError("renew_grace_days cannot be negative")
     try:
+        LendingPolicy(loan_days=values["loan_days"], hold_ready_hours=values["hold_ready_hours"])
+        _networks(values["library_networks"])
+    except ValueError as error:
+        raise SettingsError(f"e-lending settings: {error}") from None
+    try:
         pytz.timezone(values["timezone"])
     except pytz.UnknownTimeZoneError:
         raise SettingsError(f"timezone: {values['timezone']!r} is not a known time zone, e.g. Asia/Jakarta") from None
     return Settings(values)
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`"192.168.0.0/16, 10.0.0.0/8"` as networks; ValueError names a wrong one."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in str(text).split(",") if part.strip())
 
 
 def _read_config(path: Path) -> dict[str, Any]:

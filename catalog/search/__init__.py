@@ -12,9 +12,8 @@ import os
 import sqlite3
 from collections.abc import Iterable
 
-from catalog import records
 from catalog.datadir import DataDir
-from catalog.search.documents import documents_for, shards
+from catalog.search.documents import documents_for, indexable_count, shards
 from catalog.search.index import SearchIndex
 from catalog.search.service import SearchRequest, search
 
@@ -27,7 +26,7 @@ def open_index(datadir: DataDir) -> SearchIndex:
 
 def ensure_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> str:
     """Check the index against the database and rebuild it if needed; returns what was found."""
-    return index.ensure(records.count_records(connection), lambda: shards(connection, processes or os.cpu_count() or 1))
+    return index.ensure(indexable_count(connection), lambda: shards(connection, processes or os.cpu_count() or 1))
 
 
 def rebuild_index(index: SearchIndex, connection: sqlite3.Connection, processes: int | None = None) -> int:

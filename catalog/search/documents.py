@@ -32,9 +32,22 @@ def ddc_class(ddc: str | None) -> str | None:
     return None
 
 
+def availability(licence: str, has_files: bool) -> str:
+    """How a patron gets the book: `open` (read and download), `licensed` (borrow it),
+    `in-library` (read on the library's PCs), or `print` (on the shelf only)."""
+    if not has_files:
+        return "print"
+    return {"open-access": "open", "lending": "licensed"}.get(licence, licence)
+
+
+def indexable_count(connection: sqlite3.Connection) -> int:
+    """How many records the index should hold: every one not withdrawn."""
+    return connection.execute("SELECT count(*) FROM records WHERE withdrawn = 0").fetchone()[0]
+
+
 def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocuments | None:
     row = connection.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
-    if row is None:
+    if row is None or row["withdrawn"]:  # a withdrawn title is not searchable
         return None
     people = [r["name"] for r in connection.execute("SELECT name FROM contributors WHERE record_id = ?", (record_id,))]
     subjects = [r["term"] for r in connection.execute("SELECT term FROM subjects WHERE record_id = ?", (record_id,))]
@@ -102,7 +115,7 @@ def documents_for(connection: sqlite3.Connection, record_id: int) -> RecordDocum
         "ddc": row["ddc"] or "",
         "ddc_class": ddc_class(row["ddc"]) or "none",
         "year": row["year"] if row["year"] is not None else -1,
-        "availability": "open" if any(file["licence"] == "open-access" for file in files) else "licensed",
+        "availability": availability(row["licence"], bool(files)),
         "title_sort": (row["title"] or "").casefold()[:200],
         "added": row["created_at"],
     }
@@ -135,7 +148,9 @@ def shards(connection: sqlite3.Connection, processes: int = 1, batch: int = 16) 
     database = _database_path(connection)
     if database is None:
         raise ValueError("the catalogue must be a database file to be indexed")
-    record_ids = [record_id for (record_id,) in connection.execute("SELECT id FROM records ORDER BY id")]
+    record_ids = [
+        record_id for (record_id,) in connection.execute("SELECT id FROM records WHERE withdrawn = 0 ORDER BY id")
+    ]
     count = max(1, min(processes, len(record_ids) // batch))
     dealt: list[list[int]] = [[] for _ in range(count)]
     for number, start in enumerate(range(0, len(record_ids), batch)):

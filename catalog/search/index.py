@@ -33,7 +33,7 @@ from catalog.search.documents import RecordDocuments, Shard
 from catalog.search.fields import Terms
 from catalog.search.vocabulary import Vocabulary
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 log = logging.getLogger("ebookserver.search")
 # The postings (as Whoosh counts their size) a rebuild keeps in memory per index and
 # process; each time they reach this, they are written out as one segment.

@@ -676,6 +676,8 @@ def documents_by_value(searcher, field: str) -> list[tuple[int, dict]]:
     found = []
     for leaf, offset in searcher.leaf_searchers():
         reader = leaf.reader()
+        if reader.doc_count_all() == 0:  # an empty index (e.g. a catalogue of printed books only)
+            continue
         cache = segment_cache(reader)
         key = ("by-value", field)
         by_value = cache.get(key)

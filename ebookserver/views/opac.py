@@ -7,10 +7,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 
 from catalog import announcements, browse, events
 from catalog import search as search_engine
-from ebookserver import names
+from ebookserver import access, names
 from ebookserver.access import may_download, may_read
 from ebookserver.database import get_db
-from ebookserver.views import PAGE_FILTERS, record_or_404
+from ebookserver.views import PAGE_FILTERS, patron, record_or_404
 from ebookserver.views.events import local_now
 
 blueprint = Blueprint("opac", __name__)
@@ -83,7 +83,9 @@ def record(record_id: int):
         {**file, "readable": may_read(found, file), "downloadable": may_download(found, file)}
         for file in found["files"]
     ]
-    return render_template("record.html", record=found, files=files, names=names)
+    return render_template(
+        "record.html", record=found, files=files, names=names, lending_offer=patron.offer(found), access=access
+    )
 
 
 @blueprint.get("/jelajah/baru")

@@ -1,7 +1,13 @@
 """Reading in the browser, rendered by the server: a PDF page as an image with its text,
 an EPUB chapter as its own sanitized HTML (its stored text when the chapter cannot be read).
 No script of the book ever reaches the browser, every page works without JavaScript, and a
-search snippet links straight to its page with the words marked."""
+search snippet links straight to its page with the words marked.
+
+Every route here asks `ebookserver.access` first: a title that needs a loan is read only
+under a running loan (checked on every page, picture and image, so a remembered or copied URL
+stops working when the loan ends), and the page then says why and offers to borrow again. A
+signed-in patron's place in a book is kept on the server, so they read on from it on another
+device; a visitor's is kept in a cookie."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -26,14 +33,16 @@ from flask import (
 )
 from markupsafe import Markup
 
-from catalog import events
+from catalog import events, lending
 from catalog.errors import CatalogError
 from catalog.extract import Limits
 from catalog.extract.chapter import chapter_html, chapter_image
 from catalog.search.analysis import detect_language
 from catalog.search.snippets import marks
-from ebookserver.access import may_download, may_read
+from ebookserver import access
+from ebookserver.access import may_download
 from ebookserver.database import get_db
+from ebookserver.views import patron as patron_pages
 from ebookserver.views import record_or_404
 
 blueprint = Blueprint("reader", __name__)
@@ -48,17 +57,40 @@ READER_CSP = (
 )
 
 
-def _readable(record_id: int, file_id: int | None = None) -> tuple[dict, dict]:
+def _readable(record_id: int, file_id: int | None = None, *, explain: bool = False) -> tuple[dict, dict]:
     """The record and its file to read, or the right error page: 404 for what does not
-    exist, 403 when the file's licence does not allow it."""
+    exist, 403 when the licence does not allow it now; with *explain*, a page that says why
+    (no loan, the loan ended, not at the library) and what to do."""
     record = record_or_404(record_id)
     files = [file for file in record["files"] if file_id in (None, file["id"])]
     if not files:
         abort(404)
-    readable = [file for file in files if may_read(record, file)]
-    if not readable:
+    decision = access.reading_access(record)
+    if not decision.allowed:
+        if explain and decision.reason != access.WITHDRAWN:
+            abort(_refusal(record, decision))
         abort(403)
-    return record, readable[0]
+    return record, files[0]
+
+
+def _refusal(record: dict, decision: access.Access) -> Response:
+    """The reader's page for a title that cannot be read now, saying why plainly."""
+    offer = (
+        patron_pages.offer(record) if decision.reason in (access.SIGN_IN, access.NO_LOAN, access.LOAN_ENDED) else None
+    )
+    response = make_response(
+        render_template("patron/refused.html", record=record, decision=decision, offer=offer, access=access), 403
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _remember(kind: str, work) -> None:
+    """Keep a patron's place or history; a busy database costs that, never the page."""
+    try:
+        work()
+    except sqlite3.OperationalError:
+        current_app.logger.warning("could not keep a reading %s", kind)
 
 
 def _unit(file_id: int, seq: int):
@@ -75,19 +107,26 @@ def _highlight_words() -> list[str]:
 
 @blueprint.get("/baca/<int:record_id>")
 def start(record_id: int):
-    _record, file = _readable(record_id, request.args.get("file", type=int))
-    remembered = request.cookies.get(f"pos-{file['id']}", type=int)
+    _record, file = _readable(record_id, request.args.get("file", type=int), explain=True)
+    patron = g.get("patron")
+    if patron is not None:
+        remembered = lending.position(get_db(), patron["id"], file["id"])
+    else:
+        remembered = request.cookies.get(f"pos-{file['id']}", type=int)
     seq = remembered if remembered and 1 <= remembered <= file["pages"] else 1
     return redirect(url_for("reader.read", record_id=record_id, seq=seq, file=file["id"]))
 
 
 @blueprint.get("/baca/<int:record_id>/<int:seq>")
 def read(record_id: int, seq: int):
-    record, file = _readable(record_id, request.args.get("file", type=int))
+    record, file = _readable(record_id, request.args.get("file", type=int), explain=True)
     if not 1 <= seq <= max(file["pages"], 1):
         abort(404)
+    patron = g.get("patron")
     if _entering_the_book(record_id):
         _log_event(events.READ, record_id)
+        if patron is not None:
+            _remember("history", lambda: lending.note_reading(get_db(), patron["id"], record_id))
     unit = _unit(file["id"], seq)
     text = zlib.decompress(unit["text_z"]).decode("utf-8") if unit else ""
     words = _highlight_words()
@@ -123,9 +162,13 @@ def read(record_id: int, seq: int):
             highlight=" ".join(words),
             boxes=boxes,
             downloadable=may_download(record, file),
+            loan=access.reading_access(record).loan,
         )
     )
-    response.set_cookie(f"pos-{file['id']}", str(seq), max_age=180 * 24 * 3600, samesite="Lax", httponly=True)
+    if patron is not None:  # kept on the server, so nothing of the patron stays in a shared PC's browser
+        _remember("position", lambda: lending.save_position(get_db(), patron["id"], file["id"], seq))
+    else:
+        response.set_cookie(f"pos-{file['id']}", str(seq), max_age=180 * 24 * 3600, samesite="Lax", httponly=True)
     for name, value in (("size", size), ("theme", theme)):
         if request.args.get(name) == value:
             response.set_cookie(f"reader-{name}", value, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
@@ -263,14 +306,14 @@ def page_image(record_id: int, seq: int):
             current_app.logger.exception("could not render page %d of file %s", seq, file["id"])
             abort(500)
     response = Response(png, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = _resource_caching(_record)
     return response
 
 
 @blueprint.get("/baca/<int:record_id>/gambar/<path:name>")
 def picture(record_id: int, name: str):
     """A picture of an EPUB chapter: only JPEG, PNG, GIF or WebP files its manifest lists."""
-    _record, file = _readable(record_id, request.args.get("file", type=int))
+    record, file = _readable(record_id, request.args.get("file", type=int))
     if file["format"] != "epub":
         abort(404)
     path = current_app.config["DATADIR"].book_path(file["sha256"], "epub")
@@ -285,8 +328,13 @@ def picture(record_id: int, name: str):
     response = Response(data, mimetype=media_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Cache-Control"] = _resource_caching(record)
     return response
+
+
+def _resource_caching(record: dict) -> str:
+    """Pages of a lent title are not kept by the browser: they must not outlive the loan."""
+    return "no-store" if lending.needs_loan(record) else "private, max-age=86400"
 
 
 @blueprint.get("/unduh/<int:record_id>")

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import threading
@@ -220,3 +221,12 @@ def test_backup_warns_about_a_damaged_book_file(library, tmp_path):
     path.write_bytes(path.read_bytes() + b"rusak")
     report = backups.backup(library, tmp_path / "cadangan")
     assert [warning.code for warning in report.warnings] == ["damaged-data-file"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
+def test_a_restore_run_as_root_gives_the_files_to_the_given_owner(library, tmp_path):
+    backups.backup(library, tmp_path / "cadangan")
+    target = DataDir(tmp_path / "baru")
+    backups.restore(tmp_path / "cadangan", target, owner=(65534, 65534))
+    owners = {path.stat().st_uid for path in target.root.rglob("*")} | {target.root.stat().st_uid}
+    assert owners == {65534}

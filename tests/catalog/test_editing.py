@@ -310,10 +310,6 @@ def test_a_value_an_old_import_left_is_kept_when_other_fields_are_corrected(cata
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog.search still indexes withdrawn records on a rebuild and counts them in ensure_index",
-)
 def test_a_rebuild_of_the_index_keeps_withdrawn_records_out_of_search(catalogue, index):
     connection, epub_id, _pdf_id = catalogue
     editing.set_withdrawn(connection, epub_id, True)

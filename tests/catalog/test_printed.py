@@ -447,11 +447,6 @@ def test_print_records_are_indexed_and_found_beside_ebooks(connection, datadir):
         index.close()
 
 
-@pytest.mark.xfail(
-    reason="catalog.search: with no e-book text in the index, the units searcher fails (whoosh idf on zero"
-    " documents at HEAD; EmptyReader._terms in the new postings.py); reported to the search engineer",
-    strict=False,
-)
 def test_a_catalogue_of_printed_books_only_can_be_searched(connection, datadir):
     report = imported(connection, iso2709(indonesian_book()))
     index = search_engine.open_index(datadir)

@@ -7,17 +7,21 @@ this runs in a container without systemd. The package is a wheel of this checkou
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import stat
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from tests.builders import make_epub, make_pdf
-from tests.deploy.conftest import InstalledServer, run_install
+from tests.deploy.conftest import BASH, INSTALL, InstalledServer, run_install
 from tests.deploy.test_units import exposure, units_pointing_at
 
 pytestmark = pytest.mark.slow
+PREFIX = "/opt/ebookserver"
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +110,32 @@ def test_uninstall_keeps_data_and_config_unless_purged(tmp_path, package_wheel):
     assert "Kept" in result.stdout
     run_install("uninstall", "--purge", "--root", str(root))
     assert not (root / "var/lib/ebookserver").exists() and not (root / "etc/ebookserver").exists()
+
+
+REAL_INSTALL_WANTED = os.environ.get("CI") == "true" or os.environ.get("EBOOKSERVER_TEST_REAL_INSTALL") == "1"
+
+
+@pytest.mark.skipif(
+    not REAL_INSTALL_WANTED or os.geteuid() != 0 or Path("/run/systemd/system").exists() or Path(PREFIX).exists(),
+    reason="installs into this machine's /opt, /etc and /var and creates a user: only as root in a throwaway "
+    "container without systemd and without ebookserver (CI, or EBOOKSERVER_TEST_REAL_INSTALL=1)",
+)
+def test_a_real_install_creates_the_user_and_gives_it_the_data_then_purges(package_wheel):
+    python = ["--python", "/usr/bin/python3"] if Path("/usr/bin/python3").exists() else []
+    try:
+        result = run_install("--package", str(package_wheel), *python)
+        assert "systemd is not running here" in result.stdout
+        user = pwd.getpwnam("ebookserver")
+        assert user.pw_shell.endswith("nologin")
+        for folder in ("/var/lib/ebookserver", "/var/backups/ebookserver", "/var/lib/ebookserver/catalogue.sqlite3"):
+            assert Path(folder).stat().st_uid == user.pw_uid, folder
+        config = Path("/etc/ebookserver/ebookserver.toml").stat()
+        assert (config.st_uid, config.st_gid, stat.S_IMODE(config.st_mode)) == (0, user.pw_gid, 0o640)
+        upgrade = run_install("--package", str(package_wheel), *python)
+        assert "Configuration kept" in upgrade.stdout
+        assert any(Path("/var/backups/ebookserver/snapshots").iterdir())
+    finally:
+        subprocess.run([BASH, str(INSTALL), "uninstall", "--purge"], capture_output=True, timeout=300)
+    assert not Path(PREFIX).exists() and not Path("/var/lib/ebookserver").exists()
+    with pytest.raises(KeyError):
+        pwd.getpwnam("ebookserver")

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from catalog import accounts, db
+from catalog import accounts, db, members, pins
 from catalog.datadir import SETUP_CODE, DataDir
 from tests.web.client import Client
 from tests.web.conftest import STAFF_PASSWORD as PASSWORD
@@ -163,6 +163,11 @@ def test_every_staff_route_refuses_visitors_and_admin_routes_refuse_librarians(w
     workspace.set_up()
     workspace.add_user("budi", "librarian")
     visitor, librarian = Client(base), workspace.sign_in("budi")
+    with contextlib.closing(workspace.datadir.connect()) as connection:
+        members.register_member(connection, "Siti Aminah", number="S-1")
+        pins.set_pin(connection, "S-1", "2468")
+    patron = Client(base)
+    assert patron.post("/masuk", {"number": "S-1", "pin": "2468"}).status == 302 and patron.cookie("patron_session")
     staff_rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/kelola")]
     assert len(staff_rules) >= 8
     checked = 0
@@ -176,6 +181,11 @@ def test_every_staff_route_refuses_visitors_and_admin_routes_refuse_librarians(w
             assert response.status in (302, 400), f"{method} {path} answered a visitor with {response.status}"
             if response.status == 302:
                 assert response.location.startswith("/kelola/masuk"), (method, path)
+            # A signed-in patron is nobody to the librarian's workspace.
+            as_patron = patron.request(path, data=data)
+            assert as_patron.status in (302, 400), f"{method} {path} answered a patron with {as_patron.status}"
+            if as_patron.status == 302:
+                assert as_patron.location.startswith("/kelola/masuk"), (method, path)
             if getattr(app.view_functions[rule.endpoint], "required_role", "librarian") == "admin" and method == "GET":
                 assert librarian.request(path).status == 403, f"a librarian opened {path}"
             checked += 1

@@ -154,7 +154,7 @@ def library(tmp_path_factory):
             for name, ddc in (("gemar-membaca", "027.8"), ("kebun-sayur", "635.0"), ("catatan-nelayan", "639.2")):
                 connection.execute("UPDATE records SET ddc = ? WHERE id = ?", (ddc, ids[name]))
             connection.execute(
-                "UPDATE ebook_files SET licence = 'licensed' WHERE record_id = ?", (ids["city-libraries"],)
+                "UPDATE records SET licence = 'lending' WHERE id = ?", (ids["city-libraries"],)
             )
             for name, added in (
                 ("panduan-tani", "2023-01-01T00:00:00Z"),
