@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from catalog import records
+from catalog import oai_store, records
 from catalog import search as search_engine
 from catalog.datadir import DataDir
 from catalog.errors import CatalogError
@@ -385,6 +385,7 @@ def delete_record(connection: sqlite3.Connection, datadir: DataDir, record_id: i
     on_loan = [item["barcode"] for item in record["items"] if item["status"] == "on-loan"]
     if on_loan:
         raise RecordHasLoans(barcodes=", ".join(on_loan))
+    oai_store.note_deletion(connection, record_id)  # harvesters learn of the deletion
     connection.execute("DELETE FROM records WHERE id = ?", (record_id,))
     unused = []
     for file in record["files"]:

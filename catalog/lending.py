@@ -1,5 +1,5 @@
-"""E-lending: licensed copies, loans that end by themselves, the hold queue, where each patron
-is in each book, and the reading history a patron may choose to keep.
+"""E-lending: licensed copies, loans that end by themselves, and the hold queue. (Where each
+patron is in each book, and the history they may choose to keep, are in `catalog.reading`.)
 
 A title's licence (`records.licence`) decides whether it needs a loan: `lending` always, and
 `in-library` when it has a number of copies (without one, anyone at the library's own PCs may
@@ -45,7 +45,6 @@ from catalog.members import parse_stamp, stamp, utc_now, writing
 
 MAX_COPIES = 1000
 MAX_LOAN_DAYS = 365
-HISTORY_LIMIT = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,10 +93,15 @@ def set_licence(
     copies: int | None = None,
     loan_days: int | None = None,
     in_library_only: bool = False,
+    stamped_download: bool = False,
 ) -> dict[str, Any]:
     """Open access; or *copies* concurrent copies lent for *loan_days* (None: the policy's),
     read anywhere or, with *in_library_only*, only at the library; or, with *in_library_only*
-    and no copies, read freely at the library without a loan. Returns the licence."""
+    and no copies, read freely at the library without a loan. With *stamped_download*, a
+    borrower may also download the PDF stamped with their number and due date. Returns the
+    licence."""
+    if stamped_download and (open_access or copies is None):
+        raise InvalidLicenceChoice()
     if open_access:
         licence, copies, loan_days = "open-access", None, None
     else:
@@ -111,11 +115,23 @@ def set_licence(
     with writing(connection):
         _title(connection, record_id)
         connection.execute(
-            "UPDATE records SET licence = ?, licence_copies = ?, loan_days = ?,"
+            "UPDATE records SET licence = ?, licence_copies = ?, loan_days = ?, stamped_download = ?,"
             " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-            (licence, copies, loan_days, record_id),
+            (licence, copies, loan_days, int(stamped_download), record_id),
         )
-    return {"record_id": record_id, "licence": licence, "copies": copies, "loan_days": loan_days}
+    return {
+        "record_id": record_id,
+        "licence": licence,
+        "copies": copies,
+        "loan_days": loan_days,
+        "stamped_download": stamped_download,
+    }
+
+
+def allows_stamped_download(connection: sqlite3.Connection, record_id: int) -> bool:
+    """Whether borrowers of the title may download its PDF stamped for them."""
+    row = connection.execute("SELECT stamped_download FROM records WHERE id = ?", (record_id,)).fetchone()
+    return bool(row and row["stamped_download"])
 
 
 # --- the queue, worked out from the last moment it was to now ----------------------------------
@@ -447,76 +463,6 @@ def shelf(
             holds.append(view)
     holds.sort(key=lambda hold: (hold["status"] != "ready", hold["position"] or 0))
     return {"loans": loans, "holds": holds}
-
-
-# --- reading positions and the reading history --------------------------------------------------
-
-
-def save_position(
-    connection: sqlite3.Connection, member_id: int, file_id: int, seq: int, *, now: datetime | None = None
-) -> None:
-    """Remember where the member is in a book's file (page or chapter *seq*)."""
-    now = _now(now)
-    with writing(connection):
-        connection.execute(
-            "INSERT INTO reading_positions (member_id, file_id, seq, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (member_id, file_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-            (member_id, file_id, seq, stamp(now)),
-        )
-
-
-def position(connection: sqlite3.Connection, member_id: int, file_id: int) -> int | None:
-    row = connection.execute(
-        "SELECT seq FROM reading_positions WHERE member_id = ? AND file_id = ?", (member_id, file_id)
-    ).fetchone()
-    return row["seq"] if row else None
-
-
-def keeps_history(connection: sqlite3.Connection, member_id: int) -> bool:
-    row = connection.execute("SELECT keep_history FROM members WHERE id = ?", (member_id,)).fetchone()
-    return bool(row and row["keep_history"])
-
-
-def set_keep_history(connection: sqlite3.Connection, member_id: int, keep: bool) -> None:
-    """Turn the reading history on or off; turning it off deletes what was kept."""
-    with writing(connection):
-        connection.execute("UPDATE members SET keep_history = ? WHERE id = ?", (int(keep), member_id))
-        if not keep:
-            connection.execute("DELETE FROM reading_history WHERE member_id = ?", (member_id,))
-
-
-def note_reading(
-    connection: sqlite3.Connection, member_id: int, record_id: int, *, now: datetime | None = None
-) -> bool:
-    """Add a book to the member's history, only when they keep one; returns whether it was kept."""
-    now = _now(now)
-    with writing(connection):
-        if not keeps_history(connection, member_id):
-            return False
-        connection.execute(
-            "INSERT INTO reading_history (member_id, record_id, read_at) VALUES (?, ?, ?)",
-            (member_id, record_id, stamp(now)),
-        )
-    return True
-
-
-def reading_history(connection: sqlite3.Connection, member_id: int, *, limit: int = HISTORY_LIMIT) -> list[dict]:
-    """The books the member opened, most recent first, each once (with the last time)."""
-    return [
-        {"record_id": row["record_id"], "title": row["title"], "read_at": parse_stamp(row["read_at"])}
-        for row in connection.execute(
-            "SELECT reading_history.record_id, records.title, max(reading_history.read_at) AS read_at"
-            " FROM reading_history JOIN records ON records.id = reading_history.record_id"
-            " WHERE reading_history.member_id = ? GROUP BY reading_history.record_id ORDER BY read_at DESC LIMIT ?",
-            (member_id, limit),
-        )
-    ]
-
-
-def clear_history(connection: sqlite3.Connection, member_id: int) -> int:
-    """Delete the member's reading history; returns the entries deleted."""
-    with writing(connection):
-        return connection.execute("DELETE FROM reading_history WHERE member_id = ?", (member_id,)).rowcount
 
 
 # --- rows -----------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Licences belong to the title (`records.licence`, see catalog.lending): open-acce
 be read and downloaded by anyone; a title that needs a loan may be read only by the signed-in
 patron (`g.patron`, from the browser's session or, for reading apps, HTTP Basic) whose loan of
 it is running at this moment; an in-library title only from the library's own address ranges
-(the `library_networks` setting). A licensed title is never downloaded whole. A withdrawn
-title is not offered at all. The answer is worked out once per request and title.
+(the `library_networks` setting). A licensed title is never downloaded whole, except as a PDF
+stamped for its borrower where the library allows that. A withdrawn title is not offered at
+all. The answer is worked out once per request and title.
 """
 
 from __future__ import annotations
@@ -79,3 +80,13 @@ def may_read(record: dict[str, Any], file: dict[str, Any]) -> bool:
 def may_download(record: dict[str, Any], file: dict[str, Any]) -> bool:
     """Only open-access titles are handed out as whole files."""
     return not record.get("withdrawn") and record.get("licence") == "open-access"
+
+
+def may_download_stamped(record: dict[str, Any], file: dict[str, Any]) -> bool:
+    """A borrower may download a lent PDF stamped with their number and due date, when the
+    library allows it for the title."""
+    return (
+        file["format"] == "pdf"
+        and reading_access(record).reason == ON_LOAN
+        and lending.allows_stamped_download(get_db(), record["id"])
+    )

@@ -99,12 +99,14 @@ def create_app(
         events,
         health,
         kiosk,
+        oai,
         opac,
         opds,
         patron,
         printed,
         reader,
         staff,
+        stats,
     )
 
     app.register_blueprint(opac.blueprint)
@@ -118,6 +120,9 @@ def create_app(
     app.register_blueprint(desk.blueprint)
     app.register_blueprint(opds.blueprint)
     app.register_blueprint(printed.blueprint)
+    app.register_blueprint(oai.blueprint)
+    app.extensions["csrf"].exempt(oai.blueprint)  # harvesters may POST their requests
+    app.register_blueprint(stats.blueprint)
     kiosk.register(app)  # the TV kiosk, its reader and the librarian's controls
     errors.register(app)
     return app

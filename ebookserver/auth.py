@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from catalog import accounts, members
 from catalog.errors import MemberNotFound
@@ -68,6 +69,7 @@ def init_app(app: Flask) -> None:
             g.patron = None
         if g.patron is None:
             g.forget_patron = True  # signed out by the server: idle too long, or deleted
+            flash(_("You were signed out after a while without activity. Sign in again to borrow and read."))
 
     @app.before_request
     def load_staff() -> Any:

@@ -841,6 +841,9 @@ def licence() -> None:
 @click.option("--copies", type=click.IntRange(1, 1000), help="Lend it: how many patrons may borrow it at once.")
 @click.option("--loan-days", type=click.IntRange(1, 365), help="Days a loan lasts (default: the loan_days setting).")
 @click.option("--in-library-only", is_flag=True, help="Readable only from the library's own PCs (library_networks).")
+@click.option(
+    "--stamped-download", is_flag=True, help="With --copies: borrowers may download the PDF stamped with their number."
+)
 @pass_context
 def licence_set(
     context: Context,
@@ -849,6 +852,7 @@ def licence_set(
     copies: int | None,
     loan_days: int | None,
     in_library_only: bool,
+    stamped_download: bool,
 ) -> None:
     """Set the licence of the book RECORD_ID: --open, or --copies N [--loan-days D] [--in-library-only]."""
     from catalog import lending
@@ -858,8 +862,8 @@ def licence_set(
         raise click.UsageError(
             _("Give either --open or --copies N (with --loan-days D and --in-library-only if wanted).")
         )
-    if loan_days is not None and copies is None:
-        raise click.UsageError(_("--loan-days needs --copies."))
+    if (loan_days is not None or stamped_download) and copies is None:
+        raise click.UsageError(_("--loan-days and --stamped-download need --copies."))
     with context.open_catalogue() as connection:
         try:
             with db.transaction(connection):
@@ -870,6 +874,7 @@ def licence_set(
                     copies=copies,
                     loan_days=loan_days,
                     in_library_only=in_library_only,
+                    stamped_download=stamped_download,
                 )
                 accounts.audit(connection, None, "(shell)", "record.licence", f"record:{record_id}", result)
         except CatalogError as error:
@@ -884,3 +889,130 @@ def licence_set(
             click.echo(_("Book %(id)s is lent in the library only: %(copies)s copies, %(days)s days a loan.") % terms)
         else:
             click.echo(_("Book %(id)s is lent: %(copies)s copies, %(days)s days a loan.") % terms)
+
+
+# --- statistics upstream and harvesting (the statistics issue) ----------------------------------
+
+
+def _utc_now():
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC)
+
+
+@main.command("push-stats")
+@click.option("--include-today", is_flag=True, help="Also send today so far, as a provisional revision.")
+@click.option(
+    "--recount",
+    "recount",
+    multiple=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Count this completed day again and send it as a new revision (repeatable).",
+)
+@pass_context
+def push_stats(context: Context, include_today: bool, recount: tuple) -> None:
+    """Send every completed day's usage report not yet acknowledged to upstream_url."""
+    from catalog import outbox
+
+    _ = context.gettext
+    settings = context.settings
+    with context.open_catalogue() as connection:
+        queued = outbox.queue_days(
+            connection,
+            timezone=settings.timezone,
+            now=_utc_now(),
+            min_count=settings.stats_min_count,
+            include_today=include_today,
+            recount=tuple(moment.date() for moment in recount),
+        )
+        click.echo(_("Reports added to the outbox: %(count)s") % {"count": len(queued)})
+        if not settings.upstream_url:
+            waiting = len(outbox.waiting(connection))
+            click.echo(_("upstream_url is not set: %(count)s reports wait in the outbox.") % {"count": waiting})
+            return
+        result = outbox.send(connection, url=settings.upstream_url, token=settings.upstream_token, now=_utc_now)
+    click.echo(
+        _("Reports sent: %(sent)s; still waiting: %(waiting)s") % {"sent": len(result.sent), "waiting": result.waiting}
+    )
+    if result.not_before:
+        click.echo(
+            _("The next try is not before %(moment)s (after an earlier failure).") % {"moment": result.not_before}
+        )
+    if result.error:
+        raise click.ClickException(_("Sending stopped: %(error)s") % {"error": outbox.describe(result.error, _)})
+
+
+@main.command("export-stats")
+@click.option(
+    "--from", "first", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD)."
+)
+@click.option("--to", "last", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@pass_context
+def export_stats(context: Context, first, last, out: Path) -> None:
+    """Write the daily reports of completed days in a range to a JSON file (for a USB stick)."""
+    from catalog import outbox
+
+    _ = context.gettext
+    settings = context.settings
+    with context.open_catalogue() as connection:
+        outbox.queue_days(connection, timezone=settings.timezone, now=_utc_now(), min_count=settings.stats_min_count)
+        documents = outbox.documents(connection, first.date(), last.date())
+    out.write_text(json.dumps(documents, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    click.echo(_("%(count)s daily reports written to %(path)s") % {"count": len(documents), "path": out})
+
+
+@main.command("receiver")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8090, show_default=True, type=int, help="TCP port to listen on.")
+@click.option(
+    "--database",
+    default="receiver.sqlite3",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The receiver's own SQLite database.",
+)
+@click.option(
+    "--token",
+    envvar="EBOOKSERVER_RECEIVER_TOKEN",
+    required=True,
+    help="Bearer token senders must present (env EBOOKSERVER_RECEIVER_TOKEN).",
+)
+@pass_context
+def receiver(context: Context, host: str, port: int, database: Path, token: str) -> None:
+    """Receive libraries' daily reports (for a regional library): a table and a CSV export."""
+    import waitress
+
+    from ebookserver.receiver import create_receiver_app, reports_in
+
+    _ = context.gettext
+    app = create_receiver_app(database, token, context.settings.language)
+    click.echo(
+        _("Receiving reports at http://%(host)s:%(port)s/api/v1/reports (%(count)s stored in %(path)s)")
+        % {"host": host, "port": port, "count": reports_in(database), "path": database}
+    )
+    waitress.serve(app, host=host, port=port, threads=4, ident="ebookserver-receiver")
+
+
+@main.command("export-oai")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", help="The address harvesters would use (default: public_url + /oai).")
+@pass_context
+def export_oai(context: Context, directory: Path, base_url: str | None) -> None:
+    """Write the OAI-PMH responses of the whole catalogue to DIRECTORY (for an offline box)."""
+    from catalog import oai_export
+
+    _ = context.gettext
+    settings = context.settings
+    site = (settings.public_url or "http://localhost:8080").rstrip("/")
+    with context.open_catalogue() as connection:
+        written = oai_export.export(
+            connection,
+            directory,
+            base_url=base_url or f"{site}/oai",
+            record_url=f"{site}/buku/{{id}}",
+            library_name=settings.library_name,
+            admin_email=settings.oai_admin_email,
+            now=_utc_now(),
+        )
+    click.echo(_("%(count)s OAI-PMH files written to %(path)s") % {"count": len(written), "path": directory})

@@ -77,6 +77,7 @@ AUDIT_ACTIONS = {
     "print.copy.add": N_("Added a printed copy"),
     "print.copy.edit": N_("Changed a printed copy"),
     "print.copy.delete": N_("Removed a printed copy"),
+    "kiosk.edit": N_("Changed what the TV shows"),
     "member.add": N_("Registered a member"),
     "member.edit": N_("Changed a member"),
     "member.pin": N_("Set a member's PIN"),

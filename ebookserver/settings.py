@@ -95,9 +95,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("zip_max_uncompressed_mb", 1024, "Most an EPUB may unpack to in total, in megabytes.", int),
     Setting("zip_max_ratio", 200, "Highest compression ratio allowed for a large entry in an EPUB (zip bombs).", int),
     Setting("backup_keep", 7, "Snapshots `ebookserver backup` keeps in its destination; older ones are deleted.", int),
+    Setting(
+        "upstream_url",
+        "",
+        "Address the daily usage reports are POSTed to (the regional library's receiver); empty: nothing is sent.",
+    ),
+    Setting("upstream_token", "", "Bearer token the receiver expects with each report (never printed)."),
+    Setting(
+        "stats_min_count",
+        5,
+        "Title-level counts below this number are left out of the daily report, so no reader can be singled out.",
+        int,
+    ),
+    Setting(
+        "oai_admin_email",
+        "",
+        "Contact address OAI-PMH harvesters see in Identify; empty: `pengelola@perpustakaan.invalid`.",
+    ),
 )
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
-SECRET_SETTINGS = frozenset({"secret_key"})  # never printed
+SECRET_SETTINGS = frozenset({"secret_key", "upstream_token"})  # never printed
 
 
 class SettingsError(ValueError):

@@ -4,6 +4,9 @@
 
 -- How many e-books a member of each category may have on loan at once.
 ALTER TABLE member_categories ADD COLUMN max_ebook_loans INTEGER NOT NULL DEFAULT 3 CHECK (max_ebook_loans >= 0);
+-- Titles whose borrowers may download the PDF, stamped on every page with their member number
+-- and the due date (a lent title is otherwise never handed out as a whole file).
+ALTER TABLE records ADD COLUMN stamped_download INTEGER NOT NULL DEFAULT 0 CHECK (stamped_download IN (0, 1));
 -- Reading history is off until the patron turns it on.
 ALTER TABLE members ADD COLUMN keep_history INTEGER NOT NULL DEFAULT 0 CHECK (keep_history IN (0, 1));
 

@@ -24,8 +24,8 @@
   var reloadMs = seconds(body.getAttribute("data-reload-hours"), 6) * 3600 * 1000;
   var statusLine = document.getElementById("kiosk-status");
   var browsing = screen !== "showcase";
-  var rotationTimer = null, idleTimer = null, refreshTimer = null, retryTimer = null;
-  var retryMs = FIRST_RETRY_MS;
+  var rotationTimer = null, idleTimer = null, refreshTimer = null;
+  var retryTimers = {}, retryDelays = {}, retryActions = {}; // by what is retried: "go", "refresh"
   var current = 0;
   var startedAt = new Date().getTime();
   var leaving = false;
@@ -71,16 +71,31 @@
     }
   }
 
-  function retryLater(action) {
+  // Try *action* again later, each time waiting twice as long (up to a minute).
+  function retryLater(name, action) {
+    var delay = retryDelays[name] || FIRST_RETRY_MS;
     showStatus(true);
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(action, retryMs);
-    retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
+    clearTimeout(retryTimers[name]);
+    retryActions[name] = action;
+    retryTimers[name] = setTimeout(function () {
+      delete retryActions[name];
+      action();
+    }, delay);
+    retryDelays[name] = Math.min(delay * 2, LAST_RETRY_MS);
   }
 
+  // The server answers again: whatever waits for it goes now.
   function connected() {
-    retryMs = FIRST_RETRY_MS;
+    var pending = retryActions;
+    retryActions = {};
+    retryDelays = {};
     showStatus(false);
+    for (var name in pending) {
+      if (pending.hasOwnProperty(name)) {
+        clearTimeout(retryTimers[name]);
+        pending[name]();
+      }
+    }
   }
 
   // Leave this screen only when the server answers, else stay and try again.
@@ -106,7 +121,7 @@
       },
       function () {
         leaving = false;
-        retryLater(function () {
+        retryLater("go", function () {
           go(url, replace);
         });
       }
@@ -280,7 +295,7 @@
     if (!content) {
       return;
     }
-    if (browsing) {
+    if (browsing || leaving) {
       scheduleRefresh();
       return;
     }
@@ -307,7 +322,7 @@
         scheduleRefresh();
       },
       function () {
-        retryLater(refresh);
+        retryLater("refresh", refresh);
       }
     );
   }

@@ -29,8 +29,9 @@ _rendering = threading.BoundedSemaphore(1)  # one TV: one page image at a time b
 
 
 def readable_file(record: dict[str, Any], file_id: int | None = None) -> dict[str, Any] | None:
-    """The record's first file the TV may show (open access), or None."""
-    if record.get("withdrawn"):
+    """The record's first file the TV may show, or None: open-access titles only (the TV is a
+    shared screen in the reading room: never a loan's book, nor an in-library title's)."""
+    if record.get("withdrawn") or record.get("licence") != "open-access":
         return None
     for file in record["files"]:
         if file_id in (None, file["id"]) and file["format"] in ("epub", "pdf") and may_read(record, file):

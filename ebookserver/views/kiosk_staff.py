@@ -4,6 +4,7 @@ hours the TV dims to a night screen). Signed-in librarians only, like every `/ke
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -32,7 +33,9 @@ class CheckboxesField(SelectMultipleField):
 
 
 class KioskForm(forms.Form):
-    slides = CheckboxesField(_("Slides"), choices=[SelectChoice(name, _(title)) for name, title in kiosk.SLIDE_TITLES.items()])
+    slides = CheckboxesField(
+        _("Slides"), choices=[SelectChoice(name, _(title)) for name, title in kiosk.SLIDE_TITLES.items()]
+    )
     interval_seconds = IntegerField(
         _("Seconds per slide"),
         validators=[InputRequired(), NumberRange(min=kiosk.MIN_INTERVAL, max=kiosk.MAX_INTERVAL)],
@@ -41,9 +44,13 @@ class KioskForm(forms.Form):
     picks = TextAreaField(
         _("The librarian's picks"),
         validators=[Optional()],
-        description=_("Book numbers, one per line or separated by spaces: the number ends the book's address (/buku/12)."),
+        description=_(
+            "Book numbers, one per line or separated by spaces: the number ends the book's address (/buku/12)."
+        ),
     )
-    open_days = CheckboxesField(_("Open on"), coerce=int, choices=[SelectChoice(day, _(name)) for day, name in enumerate(WEEKDAYS, 1)])
+    open_days = CheckboxesField(
+        _("Open on"), coerce=int, choices=[SelectChoice(day, _(name)) for day, name in enumerate(WEEKDAYS, 1)]
+    )
     opens_at = TimeField(_("Opens at"), validators=[Optional()])
     closes_at = TimeField(
         _("Closes at"),
@@ -74,8 +81,6 @@ class KioskForm(forms.Form):
 
 
 def _form_data(chosen: kiosk.KioskSettings, picks: list[dict]) -> dict:
-    import datetime
-
     def clock(value: str | None):
         return datetime.time.fromisoformat(value) if value else None
 

@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
 from lxml import etree
 
-from catalog import browse, events
+from catalog import accounts, browse, events, lending, pins
 from catalog import search as search_engine
-from catalog.errors import RecordNotFound
+from catalog.errors import CatalogError, RecordNotFound
 from catalog.records import get_record
 from ebookserver import names
 from ebookserver.access import may_download
 from ebookserver.database import get_db
 from ebookserver.views import record_or_404
+from ebookserver.views.staff import message_of
 
 blueprint = Blueprint("opds", __name__, url_prefix="/opds")
 ATOM = "http://www.w3.org/2005/Atom"
@@ -40,8 +42,10 @@ ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 ENTRY = "application/atom+xml;type=entry;profile=opds-catalog"
 MEDIA_TYPES = {"epub": "application/epub+zip", "pdf": "application/pdf"}
 PAGE_SIZE = 25
-# Hook for the lending module: (record, file) -> extra <link> elements for a licensed title.
-lending_links: list[Callable[[dict, dict, etree._Element], None]] = []
+BORROW = "http://opds-spec.org/acquisition/borrow"
+REVOKE = "http://librarysimplified.org/terms/rel/revoke"
+SHELF = "http://opds-spec.org/shelf"
+AUTH_DOCUMENT = "application/opds-authentication+json"
 
 
 def _now() -> str:
@@ -158,6 +162,9 @@ def _entry(parent: etree._Element, record: dict[str, Any], *, complete: bool = F
     _link(entry, "alternate", url_for("opac.record", record_id=record["id"], _external=True), "text/html")
     if not complete:
         _link(entry, "alternate", url_for("opds.entry", record_id=record["id"], _external=True), ENTRY, _("Full entry"))
+    if lending.needs_loan(record):
+        _lending_links(entry, record)
+        return entry
     for file in record["files"]:
         if may_download(record, file):
             _link(
@@ -166,10 +173,48 @@ def _entry(parent: etree._Element, record: dict[str, Any], *, complete: bool = F
                 url_for("reader.download", record_id=record["id"], file=file["id"], _external=True),
                 MEDIA_TYPES.get(file["format"], "application/octet-stream"),
             )
-        else:
-            for add_links in lending_links:
-                add_links(record, file, entry)
     return entry
+
+
+def _stamp(moment: datetime.datetime | None) -> str | None:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _lending_links(entry: etree._Element, record: dict[str, Any]) -> None:
+    """A lent title: read it in the browser while the patron's loan runs (and return it early),
+    otherwise a borrow link with the copies, the queue and when a copy frees
+    (`opds:availability`, `opds:holds`, `opds:copies`, as lending OPDS servers carry them)."""
+    policy = current_app.config["EBOOKSERVER"].lending_policy()
+    patron = g.get("patron")
+    loan = lending.active_loan(get_db(), record["id"], patron["id"]) if patron else None
+    if loan is not None:
+        reading = _link(
+            entry,
+            "http://opds-spec.org/acquisition",
+            url_for("reader.start", record_id=record["id"], _external=True),
+            "text/html",
+            _("Read in the browser"),
+        )
+        _element(
+            reading,
+            "opds:availability",
+            status="available",
+            since=_stamp(loan["loaned_at"]),
+            until=_stamp(loan["due_at"]),
+        )
+        _link(
+            entry, REVOKE, url_for("opds.give_back", record_id=record["id"], _external=True), ENTRY, _("Return early")
+        )
+        return
+    state = lending.availability(get_db(), record["id"], policy=policy)
+    borrow = _link(entry, BORROW, url_for("opds.borrow", record_id=record["id"], _external=True), ENTRY, _("Borrow"))
+    _element(borrow, "opds:indirectAcquisition", type="text/html")
+    attributes = {"status": "available" if state["available"] > 0 else "unavailable"}
+    if state["available"] <= 0 and state.get("wait_estimate"):
+        attributes["until"] = _stamp(state["wait_estimate"])
+    _element(borrow, "opds:availability", **attributes)
+    _element(borrow, "opds:holds", total=str(state["holds"]))
+    _element(borrow, "opds:copies", total=str(state["copies"]), available=str(max(state["available"], 0)))
 
 
 def _acquisition(title: str, endpoint: str, total: int, records: Iterable[dict], page: int, **arguments: Any):
@@ -213,6 +258,8 @@ def root():
     _navigation_entry(
         feed, _("By language"), url_for("opds.languages", _external=True), NAVIGATION, _("Books in each language.")
     )
+    _link(feed, SHELF, url_for("opds.shelf", _external=True), ACQUISITION, _("My loans"))
+    _link(feed, "http://opds-spec.org/auth/document", url_for("opds.authentication", _external=True), AUTH_DOCUMENT)
     return _respond(feed, NAVIGATION)
 
 
@@ -313,3 +360,132 @@ def entry(record_id: int):
     root = etree.Element(f"{{{ATOM}}}entry", nsmap=NSMAP)
     root.extend(list(element))
     return _respond(root, ENTRY)
+
+
+# --- lending through reading apps: HTTP Basic with member number and PIN --------------------
+
+
+def _patron(cookie: bool) -> dict[str, Any] | None:
+    """The patron: by HTTP Basic (member number and PIN), with the same lockout and per-address
+    limits as the sign-in page; or, where *cookie* allows (reading, never changing anything),
+    signed in on this browser. Borrowing and returning take HTTP Basic only, so another site
+    cannot make a signed-in browser borrow (these routes need no CSRF token)."""
+    if cookie and g.get("patron"):
+        return g.patron
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic" or not credentials.username:
+        return None
+    connection, client = get_db(), request.remote_addr or "unknown"
+    accounts.refuse_client_if_limited(connection, client)
+    try:
+        g.patron = pins.verify_pin(connection, credentials.username, credentials.password or "")
+    except CatalogError:
+        accounts.note_failure(connection, client)
+        raise
+    return g.patron
+
+
+def _problem(status: int, title: str, detail: str | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = f'Basic realm="{_library_name()}", charset="UTF-8"'
+        response.headers["Link"] = (
+            f'<{url_for("opds.authentication", _external=True)}>; rel="http://opds-spec.org/auth/document"'
+        )
+    return response
+
+
+def _as_patron(action: Callable[[dict[str, Any]], Response], *, cookie: bool = False) -> Response:
+    try:
+        patron = _patron(cookie)
+    except CatalogError as error:
+        return _problem(401, _("Signing in failed"), message_of(error))
+    if patron is None:
+        return _problem(401, _("Sign in with your member number and PIN"))
+    return action(patron)
+
+
+def _entry_response(record_id: int, status: int = 200) -> Response:
+    root = etree.Element(f"{{{ATOM}}}entry", nsmap=NSMAP)
+    root.extend(list(_entry(etree.Element(f"{{{ATOM}}}feed", nsmap=NSMAP), record_or_404(record_id), complete=True)))
+    response = _respond(root, ENTRY)
+    response.status_code = status
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.route("/pinjam/<int:record_id>", methods=["GET", "POST"])
+def borrow(record_id: int):
+    def act(patron):
+        record_or_404(record_id)
+        policy = current_app.config["EBOOKSERVER"].lending_policy()
+        try:
+            outcome = lending.borrow(get_db(), record_id, patron["id"], policy=policy)
+        except CatalogError as error:
+            return _problem(403, _("Not possible"), message_of(error))
+        return _entry_response(record_id, 201 if outcome["outcome"] == "loan" else 202)
+
+    return _as_patron(act)
+
+
+@blueprint.route("/kembalikan/<int:record_id>", methods=["GET", "POST"])
+def give_back(record_id: int):
+    def act(patron):
+        record_or_404(record_id)
+        policy = current_app.config["EBOOKSERVER"].lending_policy()
+        try:
+            lending.return_loan(get_db(), record_id, patron["id"], policy=policy)
+        except CatalogError as error:
+            return _problem(403, _("Not possible"), message_of(error))
+        return _entry_response(record_id)
+
+    return _as_patron(act)
+
+
+@blueprint.get("/rak")
+def shelf():
+    def act(patron):
+        policy = current_app.config["EBOOKSERVER"].lending_policy()
+        mine = lending.shelf(get_db(), patron["id"], policy=policy)
+        record_ids = [item["record_id"] for item in [*mine["loans"], *mine["holds"]]]
+        records = []
+        for record_id in dict.fromkeys(record_ids):
+            with contextlib.suppress(RecordNotFound):
+                records.append(get_record(get_db(), record_id))
+        response = _acquisition(_("My loans"), "opds.shelf", len(records), records, 1)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    return _as_patron(act, cookie=True)
+
+
+# Reading apps send HTTP Basic on every request and no cookie: nothing for a CSRF token to protect.
+blueprint.record_once(lambda state: [state.app.extensions["csrf"].exempt(view) for view in (borrow, give_back)])
+
+
+@blueprint.get("/auth")
+def authentication():
+    """The Authentication for OPDS document: how a reading app signs a patron in."""
+    document = {
+        "id": url_for("opds.authentication", _external=True),
+        "title": _library_name(),
+        "description": _("Members sign in with their member number and PIN."),
+        "links": [
+            {
+                "rel": "start",
+                "href": url_for("opds.root", _external=True),
+                "type": ACQUISITION.replace("acquisition", "navigation"),
+            },
+            {"rel": "help", "href": url_for("opac.index", _external=True), "type": "text/html"},
+        ],
+        "authentication": [
+            {
+                "type": "http://opds-spec.org/auth/basic",
+                "labels": {"login": _("Member number"), "password": _("PIN")},
+            }
+        ],
+    }
+    return Response(json.dumps(document, ensure_ascii=False), content_type=AUTH_DOCUMENT)

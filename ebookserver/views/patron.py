@@ -26,9 +26,9 @@ from flask_babel import lazy_gettext, ngettext
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from catalog import accounts, lending, pins
+from catalog import accounts, lending, pins, reading
 from catalog.errors import CatalogError, MemberLocked, RecordNotFound, TooManyAttempts, WrongPin
-from ebookserver import auth, i18n
+from ebookserver import access, auth, i18n
 from ebookserver.database import get_db
 from ebookserver.forms import ConfirmForm, Form
 from ebookserver.views.staff import message_of
@@ -136,13 +136,13 @@ def sign_out():
 @patron_required
 def account():
     connection, member_id = get_db(), g.patron["id"]
-    keeps = lending.keeps_history(connection, member_id)
+    keeps = reading.keeps_history(connection, member_id)
     response = _no_store(
         render_template(
             "patron/account.html",
             shelf=lending.shelf(connection, member_id, policy=_policy()),
             keeps_history=keeps,
-            history=lending.reading_history(connection, member_id) if keeps else [],
+            history=reading.reading_history(connection, member_id) if keeps else [],
             history_form=HistoryForm(keep=not keeps),
             confirm=ConfirmForm(),
             hold_hours=_policy().hold_ready_hours,
@@ -159,7 +159,7 @@ def account():
 def history_choice():
     form = HistoryForm()
     if form.validate_on_submit():
-        lending.set_keep_history(get_db(), g.patron["id"], form.keep.data)
+        reading.set_keep_history(get_db(), g.patron["id"], form.keep.data)
         flash(
             _("Your reading history is kept from now on. You can delete it at any time.")
             if form.keep.data
@@ -172,7 +172,7 @@ def history_choice():
 @patron_required
 def history_delete():
     if ConfirmForm().validate_on_submit():
-        lending.clear_history(get_db(), g.patron["id"])
+        reading.clear_history(get_db(), g.patron["id"])
         flash(_("Your reading history was deleted."))
     return redirect(url_for("patron.account") + "#history")
 
@@ -257,9 +257,11 @@ def offer(record: dict[str, Any]) -> dict[str, Any] | None:
         "availability": lending.availability(connection, record["id"], policy=_policy()),
         "loan": None,
         "hold": None,
+        "stamped": False,
     }
     if patron is not None:
         result["loan"] = lending.active_loan(connection, record["id"], patron["id"])
+        result["stamped"] = any(access.may_download_stamped(record, file) for file in record["files"])
         shelf = lending.shelf(connection, patron["id"], policy=_policy())
         result["hold"] = next((hold for hold in shelf["holds"] if hold["record_id"] == record["id"]), None)
     return result

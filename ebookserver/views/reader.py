@@ -11,6 +11,7 @@ device; a visitor's is kept in a cookie."""
 
 from __future__ import annotations
 
+import io
 import posixpath
 import sqlite3
 import threading
@@ -31,14 +32,16 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from markupsafe import Markup
 
-from catalog import events, lending
+from catalog import events, lending, reading
 from catalog.errors import CatalogError
 from catalog.extract import Limits
 from catalog.extract.chapter import chapter_html, chapter_image
 from catalog.search.analysis import detect_language
 from catalog.search.snippets import marks
+from catalog.stamped import stamp_pdf
 from ebookserver import access
 from ebookserver.access import may_download
 from ebookserver.database import get_db
@@ -110,7 +113,7 @@ def start(record_id: int):
     _record, file = _readable(record_id, request.args.get("file", type=int), explain=True)
     patron = g.get("patron")
     if patron is not None:
-        remembered = lending.position(get_db(), patron["id"], file["id"])
+        remembered = reading.position(get_db(), patron["id"], file["id"])
     else:
         remembered = request.cookies.get(f"pos-{file['id']}", type=int)
     seq = remembered if remembered and 1 <= remembered <= file["pages"] else 1
@@ -126,7 +129,7 @@ def read(record_id: int, seq: int):
     if _entering_the_book(record_id):
         _log_event(events.READ, record_id)
         if patron is not None:
-            _remember("history", lambda: lending.note_reading(get_db(), patron["id"], record_id))
+            _remember("history", lambda: reading.note_reading(get_db(), patron["id"], record_id))
     unit = _unit(file["id"], seq)
     text = zlib.decompress(unit["text_z"]).decode("utf-8") if unit else ""
     words = _highlight_words()
@@ -166,7 +169,7 @@ def read(record_id: int, seq: int):
         )
     )
     if patron is not None:  # kept on the server, so nothing of the patron stays in a shared PC's browser
-        _remember("position", lambda: lending.save_position(get_db(), patron["id"], file["id"], seq))
+        _remember("position", lambda: reading.save_position(get_db(), patron["id"], file["id"], seq))
     else:
         response.set_cookie(f"pos-{file['id']}", str(seq), max_age=180 * 24 * 3600, samesite="Lax", httponly=True)
     for name, value in (("size", size), ("theme", theme)):
@@ -335,6 +338,35 @@ def picture(record_id: int, name: str):
 def _resource_caching(record: dict) -> str:
     """Pages of a lent title are not kept by the browser: they must not outlive the loan."""
     return "no-store" if lending.needs_loan(record) else "private, max-age=86400"
+
+
+@blueprint.get("/unduh/<int:record_id>/bertanda")
+def stamped_download(record_id: int):
+    """A lent PDF with the borrower's member number and due date on every page, for titles the
+    library lets borrowers download; under a running loan only."""
+    record, _file = _readable(record_id, explain=True)
+    pdf = next((file for file in record["files"] if access.may_download_stamped(record, file)), None)
+    if pdf is None:
+        abort(403)
+    loan, member = access.reading_access(record).loan, g.patron
+    line = _(
+        "Lent to member %(number)s until %(due)s, for their own reading only.",
+        number=member["number"],
+        due=patron_pages.moment(loan["due_at"]),
+    )
+    with _rendering:
+        try:
+            data = stamp_pdf(current_app.config["DATADIR"].book_path(pdf["sha256"], "pdf"), line)
+        except (RuntimeError, ValueError, OSError):
+            current_app.logger.exception("could not stamp file %s", pdf["id"])
+            abort(500)
+    _log_event(events.DOWNLOAD, record_id)
+    name = f"{(record['title'] or 'buku')[:80]}.pdf"
+    response = send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name, max_age=0
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/unduh/<int:record_id>")

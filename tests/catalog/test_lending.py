@@ -1,6 +1,6 @@
 """E-lending rules with a clock the tests move: loans that end by themselves, the e-loan limit,
 renewals, early returns passing the copy to the queue, reservations that run out, honest wait
-estimates, reading positions, the opt-in history, and two borrowers racing for the last copy."""
+estimates, and two borrowers racing for the last copy."""
 
 from __future__ import annotations
 
@@ -241,38 +241,15 @@ def test_set_licence_for_the_command_line(connection):
     assert lending.set_licence(connection, book, copies=1, in_library_only=True)["licence"] == "in-library"
     row = connection.execute("SELECT licence, licence_copies, loan_days FROM records WHERE id = ?", (book,)).fetchone()
     assert tuple(row) == ("in-library", 1, None)
+    assert lending.set_licence(connection, book, copies=1, stamped_download=True)["stamped_download"] is True
+    assert lending.allows_stamped_download(connection, book)
     assert lending.set_licence(connection, book, open_access=True)["copies"] is None
-    for wrong in ({"copies": 0}, {"copies": 2, "loan_days": 0}, {}, {"loan_days": 3}):
+    assert not lending.allows_stamped_download(connection, book)
+    for wrong in ({"copies": 0}, {"copies": 2, "loan_days": 0}, {}, {"loan_days": 3}, {"stamped_download": True}):
         with pytest.raises(InvalidLicenceChoice):
             lending.set_licence(connection, book, **wrong)
     with pytest.raises(RecordNotFound):
         lending.set_licence(connection, 999, copies=1)
-
-
-def test_positions_and_the_history_that_is_kept_only_when_asked(connection):
-    book = title(connection)
-    file_id = connection.execute(
-        "INSERT INTO ebook_files (record_id, format, sha256, size, pages, has_text, original_name)"
-        " VALUES (?, 'pdf', ?, 1, 9, 1, 'laskar.pdf')",
-        (book, "a" * 64),
-    ).lastrowid
-    siti, budi = patron(connection, "siti"), patron(connection, "budi")
-    assert lending.position(connection, siti, file_id) is None
-    lending.save_position(connection, siti, file_id, 4)
-    lending.save_position(connection, siti, file_id, 6)
-    assert lending.position(connection, siti, file_id) == 6 and lending.position(connection, budi, file_id) is None
-    assert lending.note_reading(connection, siti, book, now=NOW) is False
-    assert lending.reading_history(connection, siti) == []
-    lending.set_keep_history(connection, siti, True)
-    assert lending.note_reading(connection, siti, book, now=NOW) is True
-    lending.note_reading(connection, siti, book, now=NOW + HOUR)
-    assert [(entry["title"], entry["read_at"]) for entry in lending.reading_history(connection, siti)] == [
-        ("Laskar Pelangi", NOW + HOUR)
-    ]
-    assert lending.clear_history(connection, siti) == 2
-    lending.note_reading(connection, siti, book, now=NOW)
-    lending.set_keep_history(connection, siti, False)
-    assert lending.reading_history(connection, siti) == [] and not lending.keeps_history(connection, siti)
 
 
 def test_loans_and_holds_events_carry_no_patron(connection):

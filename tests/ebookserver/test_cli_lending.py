@@ -50,11 +50,13 @@ def test_licence_set_open_copies_and_in_library(runner, catalogue):
 
     assert runner("licence", "set", record_id, "--copies", "2", "--loan-days", "5").exit_code == 0
     assert licence() == ("lending", 2, 5)
+    assert runner("licence", "set", record_id, "--copies", "1", "--stamped-download").exit_code == 0
+    assert licence() == ("lending", 1, None)
     assert runner("licence", "set", record_id, "--copies", "1", "--in-library-only").exit_code == 0
     assert licence() == ("in-library", 1, None)
     assert runner("licence", "set", record_id, "--open").exit_code == 0
     assert licence() == ("open-access", None, None)
-    for wrong in ((), ("--open", "--copies", "2"), ("--loan-days", "3"), ("--copies", "0")):
+    for wrong in ((), ("--open", "--copies", "2"), ("--loan-days", "3"), ("--copies", "0"), ("--stamped-download",)):
         assert runner("licence", "set", record_id, *wrong).exit_code == 2, wrong
     assert licence() == ("open-access", None, None)
     missing = runner("licence", "set", "999", "--copies", "1")

@@ -36,10 +36,14 @@ def kiosk_library(folder: Path) -> Library:
         connection.execute("UPDATE records SET licence = 'lending', licence_copies = 1 WHERE id = ?",
                            (library.ids["pinjam"],))  # fmt: skip
         for _ in range(3):
-            connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (events.READ, library.ids["laporan"]))
+            connection.execute(
+                "INSERT INTO events (kind, record_id) VALUES (?, ?)", (events.READ, library.ids["laporan"])
+            )
         connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (events.READ, library.ids["padi"]))
         kiosk.set_picks(connection, [library.ids["nelayan"], library.ids["kebun"]])
-        announcements.add(connection, {"title": "Jam Dongeng Anak", "starts_at": "2099-01-10T09:00", "place": "Ruang baca"})
+        announcements.add(
+            connection, {"title": "Jam Dongeng Anak", "starts_at": "2099-01-10T09:00", "place": "Ruang baca"}
+        )
     return library
 
 

@@ -3,6 +3,7 @@ night screen, the librarian's controls; and the old-engine rules for its script 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pyjsparser
 import pytest
 
-from catalog import kiosk
+from catalog import db, kiosk
 from tests.web.client import Client
 from tests.web.kiosk_site import PUBLIC_URL, kiosk_server
 
@@ -107,9 +108,9 @@ def test_the_es5_check_accepts_es5():
 def test_kiosk_styles_use_no_grid_and_no_flex_gap():
     css = (STATIC / "kiosk.css").read_text(encoding="utf-8")
     rules = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
-    assert not re.search(r"display\s*:\s*(inline-)?grid|grid-template|(?<![-\w])(row-|column-)?gap\s*:", rules.replace("column-gap", "")), (
-        "kiosk.css must work in Chromium 53: no CSS grid, no flexbox gap"
-    )
+    assert not re.search(
+        r"display\s*:\s*(inline-)?grid|grid-template|(?<![-\w])(row-|column-)?gap\s*:", rules.replace("column-gap", "")
+    ), "kiosk.css must work in Chromium 53: no CSS grid, no flexbox gap"
     for size in re.findall(r"font-size:\s*(\d+)px", rules):
         assert int(size) >= 28, f"text of {size}px on the TV: at least 28px"
 
@@ -170,10 +171,9 @@ def test_a_qr_code_is_an_svg_of_the_record_page_on_the_library_network(served):
 
 
 def test_the_public_url_is_detected_from_the_address_the_tv_used(tmp_path):
-    from tests.web.kiosk_site import kiosk_library, kiosk_settings
-
     from ebookserver.app import create_app
     from ebookserver.views.kiosk import public_url
+    from tests.web.kiosk_site import kiosk_library, kiosk_settings
 
     library = kiosk_library(tmp_path)
     app = create_app(kiosk_settings(library, public_url=""), check_index=False)
@@ -215,9 +215,8 @@ def test_the_tv_reads_pdf_pages_as_images_and_epub_chapters_as_html(served):
 
 
 def test_the_tv_engine_is_logged_once(tmp_path, caplog):
-    from tests.web.kiosk_site import kiosk_library, kiosk_settings
-
     from ebookserver.app import create_app
+    from tests.web.kiosk_site import kiosk_library, kiosk_settings
 
     library = kiosk_library(tmp_path)
     app = create_app(kiosk_settings(library), check_index=False)
@@ -270,3 +269,17 @@ def test_the_qr_address_comes_from_the_public_url_setting(served):
     assert PUBLIC_URL.startswith("http://192.168.")
     page = Client(server.base).get(f"/kiosk/buku/{library.ids['padi']}").body
     assert 'class="qr-large"' in page
+
+
+def test_an_in_library_title_is_not_read_on_the_tv_even_inside_the_library(served):
+    server, library = served
+    kebun = library.ids["kebun"]
+    with contextlib.closing(library.datadir.connect()) as connection, db.transaction(connection):
+        connection.execute("UPDATE records SET licence = 'in-library' WHERE id = ?", (kebun,))
+    try:
+        client = Client(server.base)  # 127.0.0.1: one of the library's own addresses
+        assert "Baca di TV" not in client.get(f"/kiosk/buku/{kebun}").body
+        assert client.get(f"/kiosk/baca/{kebun}/1").status == 404
+    finally:
+        with contextlib.closing(library.datadir.connect()) as connection, db.transaction(connection):
+            connection.execute("UPDATE records SET licence = 'open-access' WHERE id = ?", (kebun,))

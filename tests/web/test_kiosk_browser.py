@@ -9,12 +9,14 @@ Old TV engines cannot be emulated by a current Chromium, so the ES5 rule is chec
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pymupdf
 import pytest
 import zxingcpp
 
+from catalog import db
 from tests.web.kiosk_site import PUBLIC_URL, kiosk_server
 
 SAFE = {"left": 96, "top": 54, "right": 1920 - 96, "bottom": 1080 - 54}
@@ -54,7 +56,9 @@ def press_remote(tv, key_code: int) -> None:
 
 
 def focused(tv) -> str:
-    return tv.evaluate("document.activeElement ? (document.activeElement.id || document.activeElement.getAttribute('href')) : ''")
+    return tv.evaluate(
+        "document.activeElement ? (document.activeElement.id || document.activeElement.getAttribute('href')) : ''"
+    )
 
 
 def navigable(tv) -> set[str]:
@@ -80,7 +84,7 @@ def test_arrows_reach_every_tile_ok_opens_and_back_returns(served, tv):
         item = queue.pop()
         for key in ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"):
             tv.evaluate(
-                "item => (document.getElementById(item) || document.querySelector(`[href=\"${item}\"]`)).focus()", item
+                'item => (document.getElementById(item) || document.querySelector(`[href="${item}"]`)).focus()', item
             )
             tv.keyboard.press(key)
             reached = focused(tv)
@@ -208,7 +212,7 @@ def test_nothing_is_drawn_outside_the_safe_area(served, tv):
 
 
 def test_the_showcase_lives_through_a_server_restart(served, tv):
-    server, library = served
+    server, _library = served
     open_screen(tv, server.base + "/kiosk?segar=1&putar=2")
     generated = tv.get_attribute("#kiosk-showcase", "data-generated")
     tv.wait_for_function(
@@ -224,7 +228,9 @@ def test_the_showcase_lives_through_a_server_restart(served, tv):
             tv.wait_for_timeout(500)
         # Opening a book while the server is away: the screen stays and tries again.
         tv.keyboard.press("ArrowDown")
-        tv.evaluate("(document.querySelector('.slide.current [data-nav]') || document.querySelector('[data-tab]')).focus()")
+        tv.evaluate(
+            "(document.querySelector('.slide.current [data-nav]') || document.querySelector('[data-tab]')).focus()"
+        )
         target = tv.evaluate("document.activeElement.getAttribute('href')")
         tv.keyboard.press("Enter")
         tv.wait_for_timeout(1500)
@@ -269,3 +275,63 @@ def test_the_tv_reader_turns_pdf_and_epub_pages_with_left_and_right(served, tv):
     tv.keyboard.press("ArrowRight")
     tv.wait_for_url(re.compile(rf".*/kiosk/baca/{epub}/3\?"))
     assert "Bab kedua." in tv.inner_text("#kiosk-pages")
+
+
+def test_refreshing_the_showcase_does_not_pile_up_elements(served, tv):
+    """Unattended for days: each refresh replaces the slides, so the page does not grow."""
+    server, _library = served
+    open_screen(tv, server.base + "/kiosk?segar=1")
+    count = "() => document.getElementsByTagName('*').length"
+    before = tv.evaluate(count)
+    generated = tv.get_attribute("#kiosk-showcase", "data-generated")
+    for _ in range(3):
+        tv.wait_for_function(
+            "before => document.getElementById('kiosk-showcase').getAttribute('data-generated') !== before",
+            arg=generated,
+        )
+        generated = tv.get_attribute("#kiosk-showcase", "data-generated")
+    assert tv.evaluate(count) == before
+
+
+def test_axe_finds_no_serious_or_critical_violations_on_the_kiosk(served, tv):
+    axe_module = pytest.importorskip(
+        "axe_playwright_python.sync_playwright", reason="axe-playwright-python is in the test extra"
+    )
+    server, library = served
+    axe = axe_module.Axe()
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    found = {}
+    for path in (
+        "/kiosk/rak/new",
+        f"/kiosk/buku/{library.ids['padi']}",
+        f"/kiosk/baca/{library.ids['laporan']}/1",
+        f"/kiosk/baca/{library.ids['padi']}/3",
+    ):
+        open_screen(tv, server.base + path)
+        response = axe.run(tv, options=options).response
+        serious = [
+            f"{violation['id']}: {[node['target'] for node in violation['nodes']][:3]}"
+            for violation in response["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path] = serious
+    assert found == {}
+
+
+def test_outside_opening_hours_the_tv_dims_until_a_key_is_pressed(served, tv):
+    server, library = served
+    with contextlib.closing(library.datadir.connect()) as connection, db.transaction(connection):
+        connection.execute(
+            "UPDATE kiosk_settings SET open_days = '1,2,3,4,5,6,7', opens_at = '00:00', closes_at = '00:00'"
+        )
+    try:
+        open_screen(tv, server.base + "/kiosk")
+        assert tv.is_visible("#kiosk-night") and not tv.is_visible(".slide.current")
+        assert "Perpustakaan sedang tutup." in tv.inner_text("#kiosk-night")
+        assert not drawn_outside_safe_area(tv.screenshot())
+        tv.keyboard.press("Enter")  # someone wants to look anyway
+        assert tv.is_visible(".slide.current") and not tv.is_visible("#kiosk-night")
+    finally:
+        with contextlib.closing(library.datadir.connect()) as connection, db.transaction(connection):
+            connection.execute("UPDATE kiosk_settings SET opens_at = NULL, closes_at = NULL")

@@ -1,19 +1,21 @@
 """E-lending on a real waitress server, as a patron meets it: signing in with member number and
 PIN, borrowing, reading under loan, another patron shut out, a loan that ended, returning early
 to the next in the queue, reading on from the same place on another device, signing out (by
-hand and by idling), in-library titles, the opt-in history, and two patrons racing for the
-last copy."""
+hand and by idling), in-library titles, the opt-in history, the stamped PDF download, and
+two patrons racing for the last copy."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import threading
+import urllib.request
 from collections.abc import Iterator
 
+import pymupdf
 import pytest
 
-from catalog import db, members, pins
+from catalog import accounts, db, members, pins
 from catalog.datadir import DataDir
 from ebookserver.app import create_app
 from ebookserver.settings import load_settings
@@ -107,6 +109,16 @@ def test_sign_in_with_member_number_and_pin_refusals_in_indonesian_and_lockout(l
     assert locked.status == 401 and "masuk dikunci" in locked.text and visitor.cookie("patron_session") is None
 
 
+def test_sign_in_is_rate_limited_per_address(lending):
+    visitor = Client(lending.base)
+    token = visitor.get("/masuk").csrf_token()
+    for attempt in range(accounts.CLIENT_FAILURES_LIMIT):
+        visitor.request("/masuk", data={"number": f"X{attempt}", "pin": "1111", "csrf_token": token})
+    lending.patron("S-1", "Siti Aminah")
+    held = visitor.request("/masuk", data={"number": "S-1", "pin": PIN, "csrf_token": token})
+    assert held.status == 429 and "Terlalu banyak" in held.text and visitor.cookie("patron_session") is None
+
+
 def test_borrow_and_read_under_loan_while_others_cannot(lending):
     lending.patron("S-1", "Siti Aminah")
     lending.patron("B-2", "Budi")
@@ -129,6 +141,10 @@ def test_borrow_and_read_under_loan_while_others_cannot(lending):
     assert refused.status == 403 and "Jumlah pengunjung" not in refused.text
     assert "Antre" in refused.text and "0 dari 1 eksemplar tersedia" in refused.text
     assert budi.get(f"/baca/{lending.lent}/2.png").status == 403
+    # A forged URL: the lent book's file asked for under an open-access record.
+    [(lent_file,)] = lending.sql("SELECT id FROM ebook_files WHERE record_id = ?", lending.lent)
+    assert budi.get(f"/baca/{lending.free}/1?file={lent_file}").status == 404
+    assert budi.get(f"/baca/{lending.free}/gambar/x.png?file={lent_file}").status == 404
     assert "Laporan Perpustakaan" not in budi.get("/akun").text  # nobody sees another's loans
     visitor = Client(lending.base)
     shut = visitor.get(f"/baca/{lending.lent}/1")
@@ -216,7 +232,9 @@ def test_an_idle_patron_is_signed_out(lending):
     assert siti.get("/akun").status == 200
     lending.sql("UPDATE sessions SET last_seen_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-16 minutes')")
     assert siti.get("/akun").location == "/masuk?next=/akun"
-    page = siti.get("/")
+    assert siti.cookie("patron_session") is None
+    page = siti.get("/masuk?next=/akun")
+    assert "Anda otomatis keluar" in page.text
     assert 'href="/masuk"' in page.body and "/keluar" not in page.body
 
 
@@ -265,3 +283,24 @@ def test_two_patrons_borrowing_the_last_copy_at_once_get_one_loan_and_one_hold(l
     assert sorted(answers) == ["/akun#holds", f"/baca/{lending.lent}"]
     assert lending.sql("SELECT count(*) FROM ebook_loans")[0][0] == 1
     assert lending.sql("SELECT count(*) FROM ebook_holds WHERE ended_at IS NULL")[0][0] == 1
+
+
+def test_a_borrower_downloads_the_pdf_stamped_with_their_number_where_allowed(lending):
+    lending.patron("S-1", "Siti Aminah")
+    lending.patron("B-2", "Budi")
+    siti, budi = lending.sign_in("S-1"), lending.sign_in("B-2")
+    _borrow(siti, lending.lent)
+    assert siti.get(f"/unduh/{lending.lent}/bertanda").status == 403  # not allowed for this title yet
+    assert "bertanda" not in siti.get(f"/buku/{lending.lent}").body
+    lending.sql("UPDATE records SET stamped_download = 1 WHERE id = ?", lending.lent)
+    assert f"/unduh/{lending.lent}/bertanda" in siti.get(f"/buku/{lending.lent}").body
+    request = urllib.request.Request(f"{lending.base}/unduh/{lending.lent}/bertanda")  # noqa: S310 - ours
+    with siti.opener.open(request, timeout=30) as response:
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.headers["Cache-Control"] == "no-store"
+        data = response.read()
+    with pymupdf.open(stream=data, filetype="pdf") as document:
+        assert document.page_count == 3
+        assert all("Dipinjamkan kepada anggota S-1" in page.get_text() for page in document)
+    assert budi.get(f"/unduh/{lending.lent}/bertanda").status == 403  # no loan, no file
+    assert Client(lending.base).get(f"/unduh/{lending.lent}/bertanda").status == 403
