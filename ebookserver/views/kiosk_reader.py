@@ -15,11 +15,12 @@ from markupsafe import Markup
 
 from catalog.errors import CatalogError
 from catalog.extract import Limits
-from catalog.extract.chapter import chapter_html, chapter_image
+from catalog.extract.chapter import chapter_html
 from ebookserver.access import may_read
 from ebookserver.database import get_db
 from ebookserver.views import record_or_404
 from ebookserver.views.kiosk import kiosk_screen, not_found
+from ebookserver.views.reader import chapter_picture
 
 blueprint = Blueprint("kiosk_reader", __name__, url_prefix="/kiosk/baca")
 blueprint.register_error_handler(404, not_found)
@@ -154,17 +155,4 @@ def page_image(record_id: int, seq: int):
 def picture(record_id: int, name: str):
     """A picture of an EPUB chapter (only the JPEG, PNG, GIF or WebP files its manifest lists)."""
     _record, file = _book(record_id)
-    if file["format"] != "epub":
-        abort(404)
-    path = current_app.config["DATADIR"].book_path(file["sha256"], "epub")
-    try:
-        found = chapter_image(path, name, _limits())
-    except (CatalogError, OSError):
-        found = None
-    if found is None:
-        abort(404)
-    data, media_type = found
-    response = Response(data, mimetype=media_type)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return chapter_picture(file, name, "public, max-age=86400")

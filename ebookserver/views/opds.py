@@ -419,30 +419,31 @@ def _entry_response(record_id: int, status: int = 200) -> Response:
 
 @blueprint.route("/pinjam/<int:record_id>", methods=["GET", "POST"])
 def borrow(record_id: int):
-    def act(patron):
-        record_or_404(record_id)
-        policy = current_app.config["EBOOKSERVER"].lending_policy()
-        try:
-            outcome = lending.borrow(get_db(), record_id, patron["id"], policy=policy)
-        except CatalogError as error:
-            return _problem(403, _("Not possible"), message_of(error))
-        return _entry_response(record_id, 201 if outcome["outcome"] == "loan" else 202)
-
-    return _as_patron(act)
+    """Borrow (201 with the loan) or join the queue (202 with the hold)."""
+    return _lending_action(
+        record_id, lambda *args, **kw: 201 if lending.borrow(*args, **kw)["outcome"] == "loan" else 202
+    )
 
 
 @blueprint.route("/kembalikan/<int:record_id>", methods=["GET", "POST"])
 def give_back(record_id: int):
-    def act(patron):
+    """Return a loan early (the revoke link)."""
+    return _lending_action(record_id, lambda *args, **kw: lending.return_loan(*args, **kw) and 200)
+
+
+def _lending_action(record_id: int, act: Callable[..., int]) -> Response:
+    """Run a lending change for the patron of this request and answer with the updated entry."""
+
+    def run(patron):
         record_or_404(record_id)
         policy = current_app.config["EBOOKSERVER"].lending_policy()
         try:
-            lending.return_loan(get_db(), record_id, patron["id"], policy=policy)
+            status = act(get_db(), record_id, patron["id"], policy=policy)
         except CatalogError as error:
             return _problem(403, _("Not possible"), message_of(error))
-        return _entry_response(record_id)
+        return _entry_response(record_id, status)
 
-    return _as_patron(act)
+    return _as_patron(run)
 
 
 @blueprint.get("/rak")

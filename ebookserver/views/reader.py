@@ -317,6 +317,12 @@ def page_image(record_id: int, seq: int):
 def picture(record_id: int, name: str):
     """A picture of an EPUB chapter: only JPEG, PNG, GIF or WebP files its manifest lists."""
     record, file = _readable(record_id, request.args.get("file", type=int))
+    return chapter_picture(file, name, _resource_caching(record))
+
+
+def chapter_picture(file: dict, name: str, caching: str) -> Response:
+    """A picture an EPUB's manifest lists, re-checked and served sandboxed; 404 otherwise
+    (also used by the TV kiosk's reader)."""
     if file["format"] != "epub":
         abort(404)
     path = current_app.config["DATADIR"].book_path(file["sha256"], "epub")
@@ -331,7 +337,7 @@ def picture(record_id: int, name: str):
     response = Response(data, mimetype=media_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = _resource_caching(record)
+    response.headers["Cache-Control"] = caching
     return response
 
 
