@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from catalog import db, stats
+from catalog import accounts, db, stats
 from catalog.i18n import N_
 
 BACKOFF_BASE_SECONDS = 300
@@ -76,7 +76,9 @@ def queue_days(
 ) -> list[dict[str, Any]]:
     """Queue a final report of each completed day not yet queued (from the first day with any
     activity), a new revision of each day in *recount*, and with *include_today* today so far.
-    Returns the queued documents."""
+    Returns the queued documents; none before first-run setup has named the library."""
+    if accounts.identity(connection) is None:
+        return []
     today = now.astimezone(datetime.UTC).astimezone(ZoneInfo(timezone)).date()
     finals = {row[0] for row in connection.execute("SELECT day FROM stats_outbox WHERE provisional = 0")}
     last = connection.execute("SELECT max(day) FROM stats_outbox WHERE provisional = 0").fetchone()[0]

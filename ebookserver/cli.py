@@ -925,6 +925,10 @@ def push_stats(context: Context, include_today: bool, recount: tuple) -> None:
             include_today=include_today,
             recount=tuple(moment.date() for moment in recount),
         )
+        if accounts.identity(connection) is None:
+            raise click.ClickException(
+                _("The library has no name yet: finish first-run setup (/kelola/siapkan) before sending statistics.")
+            )
         click.echo(_("Reports added to the outbox: %(count)s") % {"count": len(queued)})
         if not settings.upstream_url:
             waiting = len(outbox.waiting(connection))
@@ -973,23 +977,39 @@ def export_stats(context: Context, first, last, out: Path) -> None:
     help="The receiver's own SQLite database.",
 )
 @click.option(
+    "--load",
+    "load",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Store the reports of an export-stats file (from a USB stick) and exit; repeatable.",
+)
+@click.option(
     "--token",
     envvar="EBOOKSERVER_RECEIVER_TOKEN",
-    required=True,
-    help="Bearer token senders must present (env EBOOKSERVER_RECEIVER_TOKEN).",
+    help="Bearer token senders must present (env EBOOKSERVER_RECEIVER_TOKEN); needed unless --load.",
 )
 @pass_context
-def receiver(context: Context, host: str, port: int, database: Path, token: str) -> None:
+def receiver(context: Context, host: str, port: int, database: Path, load: tuple, token: str | None) -> None:
     """Receive libraries' daily reports (for a regional library): a table and a CSV export."""
     import waitress
 
-    from ebookserver.receiver import create_receiver_app, reports_in
+    from catalog import stats
+    from ebookserver import receiver as receiving
 
     _ = context.gettext
-    app = create_receiver_app(database, token, context.settings.language)
+    if load:
+        with contextlib.closing(receiving.open_database(database)) as connection:
+            for path in load:
+                outcomes = receiving.load_file(connection, path, stats.stamp(_utc_now()))
+                summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
+                click.echo(_("%(path)s: %(summary)s") % {"path": path, "summary": summary or "0"})
+        return
+    if not token:
+        raise click.UsageError(_("The receiver needs --token (or EBOOKSERVER_RECEIVER_TOKEN)."))
+    app = receiving.create_receiver_app(database, token, context.settings.language)
     click.echo(
         _("Receiving reports at http://%(host)s:%(port)s/api/v1/reports (%(count)s stored in %(path)s)")
-        % {"host": host, "port": port, "count": reports_in(database), "path": database}
+        % {"host": host, "port": port, "count": receiving.reports_in(database), "path": database}
     )
     waitress.serve(app, host=host, port=port, threads=4, ident="ebookserver-receiver")
 

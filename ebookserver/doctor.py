@@ -23,7 +23,7 @@ from typing import Any
 from catalog import db
 from catalog.datadir import DataDir
 from catalog.i18n import N_
-from ebookserver.settings import SETTINGS, Settings
+from ebookserver.settings import Settings
 
 MB = 1024 * 1024
 DISK_PROBLEM_BYTES = 500 * MB  # imports and backups fail soon
@@ -357,12 +357,6 @@ def check_clock(connection: sqlite3.Connection, now: datetime.datetime) -> Findi
 
 
 def check_upstream(settings: Settings, opener: Callable[..., Any] = urllib.request.urlopen) -> Finding:
-    if "upstream_url" not in {setting.name for setting in SETTINGS}:
-        return Finding(
-            "upstream",
-            "skipped",
-            N_("Reaching the regional library is not checked: this version has no upstream_url setting yet."),
-        )
     url = settings.values.get("upstream_url") or ""
     if not url:
         return Finding("upstream", "skipped", N_("No upstream_url is set: statistics are not sent anywhere."))

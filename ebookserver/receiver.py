@@ -78,6 +78,21 @@ def store(connection: sqlite3.Connection, document: dict[str, Any], received_at:
         return "stored" if current is None else "replaced"
 
 
+def load_file(connection: sqlite3.Connection, path: Path, received_at: str) -> dict[str, int]:
+    """Store the reports of an `export-stats` file (brought on a USB stick): how many of each
+    outcome; a report outside the schema is counted as `invalid` and not stored."""
+    outcomes: dict[str, int] = {}
+    documents = json.loads(path.read_text(encoding="utf-8"))
+    for document in documents if isinstance(documents, list) else [documents]:
+        try:
+            stats.validate(document)
+            outcome = store(connection, document, received_at)
+        except stats.ReportInvalid:
+            outcome = "invalid"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def current_documents(connection: sqlite3.Connection) -> list[dict[str, Any]]:
     """The current report of every library and day, by library then day."""
     rows = connection.execute(

@@ -232,6 +232,9 @@ def _page() -> int:
 @blueprint.get("")
 def root():
     feed = _feed(_("%(library)s: e-books", library=_library_name()), NAVIGATION, "opds.root")
+    # Feed-level links come before the entries (RFC 4287).
+    _link(feed, SHELF, url_for("opds.shelf", _external=True), ACQUISITION, _("My loans"))
+    _link(feed, "http://opds-spec.org/auth/document", url_for("opds.authentication", _external=True), AUTH_DOCUMENT)
     _navigation_entry(
         feed,
         _("New arrivals"),
@@ -258,8 +261,6 @@ def root():
     _navigation_entry(
         feed, _("By language"), url_for("opds.languages", _external=True), NAVIGATION, _("Books in each language.")
     )
-    _link(feed, SHELF, url_for("opds.shelf", _external=True), ACQUISITION, _("My loans"))
-    _link(feed, "http://opds-spec.org/auth/document", url_for("opds.authentication", _external=True), AUTH_DOCUMENT)
     return _respond(feed, NAVIGATION)
 
 

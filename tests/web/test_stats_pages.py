@@ -7,6 +7,7 @@ import datetime
 
 from catalog import db, outbox
 from tests.web.client import Client
+from tests.web.test_stats_push import nobody_listens
 
 
 def test_the_push_page_shows_backlog_last_success_and_last_error(workspace):
@@ -15,23 +16,24 @@ def test_the_push_page_shows_backlog_last_success_and_last_error(workspace):
     assert page.status == 200
     assert "Statistik yang dikirim" in page.text and "upstream_url" in page.text
     clock = datetime.datetime(2026, 11, 1, 3, tzinfo=datetime.UTC)
+    down = nobody_listens()
     with contextlib.closing(workspace.datadir.connect()) as connection:
         with db.transaction(connection):
             connection.execute("INSERT INTO records (title, created_at) VALUES ('Buku', '2026-10-30T01:00:00Z')")
         outbox.queue_days(connection, timezone="Asia/Jakarta", now=clock, min_count=5)
         outbox.send(
             connection,
-            url="http://127.0.0.1:9/api/v1/reports",
+            url=down,
             token="rahasia",
             now=lambda: clock,
             sleep=lambda _s: None,
             timeout=1,
         )
     page = admin.get("/kelola/statistik/kirim")
-    assert "Tidak ada jawaban dari http://127.0.0.1:9/api/v1/reports" in page.text and "2 laporan harian" in page.text
+    assert f"Tidak ada jawaban dari {down}" in page.text and "2 laporan harian" in page.text
     page = admin.get("/kelola/statistik/kirim?lang=en")
     assert "Waiting to be sent" in page.text and "2 daily reports" in page.text and "oldest: 2026-10-30" in page.text
-    assert "No answer from http://127.0.0.1:9/api/v1/reports" in page.text
+    assert f"No answer from {down}" in page.text
     assert "rahasia" not in page.text
 
 
