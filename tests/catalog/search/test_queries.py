@@ -153,9 +153,7 @@ def library(tmp_path_factory):
         with db.transaction(connection):
             for name, ddc in (("gemar-membaca", "027.8"), ("kebun-sayur", "635.0"), ("catatan-nelayan", "639.2")):
                 connection.execute("UPDATE records SET ddc = ? WHERE id = ?", (ddc, ids[name]))
-            connection.execute(
-                "UPDATE records SET licence = 'lending' WHERE id = ?", (ids["city-libraries"],)
-            )
+            connection.execute("UPDATE records SET licence = 'lending' WHERE id = ?", (ids["city-libraries"],))
             for name, added in (
                 ("panduan-tani", "2023-01-01T00:00:00Z"),
                 ("gemar-membaca", "2024-01-01T00:00:00Z"),
