@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from catalog import oai_store, records
+from catalog import lending, oai_store, records
 from catalog import search as search_engine
 from catalog.datadir import DataDir
 from catalog.errors import CatalogError
@@ -333,23 +333,34 @@ def _replace_people(connection: sqlite3.Connection, record_id: int, before: dict
 
 
 def set_licence(
-    connection: sqlite3.Connection, record_id: int, licence: str, copies: int | None, loan_days: int | None
+    connection: sqlite3.Connection,
+    record_id: int,
+    licence: str,
+    copies: int | None,
+    loan_days: int | None,
+    stamped_download: bool = False,
 ) -> dict[str, Any]:
-    """Open access, lending (copies and loan days, both at least 1) or reading in the library only."""
+    """Open access, lending (copies and loan days, both at least 1; optionally a PDF download
+    stamped with the borrower's number) or reading in the library only. The form's checks;
+    the change itself is `catalog.lending.set_licence`, the same as `ebookserver licence set`."""
     if licence not in LICENCES:
         raise InvalidLicence(field="licence")
     if licence == "lending":
         if not copies or copies < 1 or not loan_days or loan_days < 1 or copies > 1000 or loan_days > 365:
             raise InvalidLicence(field="licence_copies")
     else:
-        copies, loan_days = None, None
+        copies, loan_days, stamped_download = None, None, False
     records.get_record(connection, record_id)
-    connection.execute(
-        "UPDATE records SET licence = ?, licence_copies = ?, loan_days = ?,"
-        " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-        (licence, copies, loan_days, record_id),
+    lending.set_licence(
+        connection,
+        record_id,
+        open_access=licence == "open-access",
+        copies=copies,
+        loan_days=loan_days,
+        in_library_only=licence == "in-library",
+        stamped_download=stamped_download,
     )
-    return {"licence": licence, "copies": copies, "loan_days": loan_days}
+    return {"licence": licence, "copies": copies, "loan_days": loan_days, "stamped_download": stamped_download}
 
 
 def set_withdrawn(connection: sqlite3.Connection, record_id: int, withdrawn: bool) -> None:

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from wtforms import FieldList
 
-from catalog import covers, db, editing, listing
+from catalog import covers, db, editing, lending, listing
 from catalog.errors import CatalogError, RecordNotFound
 from catalog.i18n import N_
 from ebookserver import auth, names
@@ -110,6 +110,7 @@ def _edit_page(record: dict, form=None, status: int = 200, **forms_and_problems)
             "licence": record["licence"],
             "licence_copies": record["licence_copies"],
             "loan_days": record["loan_days"],
+            "stamped_download": lending.allows_stamped_download(get_db(), record["id"]),
         }
     )
     page = {
@@ -192,7 +193,12 @@ def licence(record_id: int):
         try:
             with db.transaction(connection):
                 detail = editing.set_licence(
-                    connection, record_id, form.licence.data, form.licence_copies.data, form.loan_days.data
+                    connection,
+                    record_id,
+                    form.licence.data,
+                    form.licence_copies.data,
+                    form.loan_days.data,
+                    stamped_download=form.stamped_download.data,
                 )
                 audit("record.licence", f"record:{record_id}", detail)
         except CatalogError as error:

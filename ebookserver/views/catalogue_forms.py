@@ -6,7 +6,16 @@ from __future__ import annotations
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _
 from flask_wtf.file import FileField
-from wtforms import FieldList, FormField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms import Form as SubForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -99,6 +108,9 @@ class LicenceForm(Form):
         _("Loan days"),
         validators=[Optional(), NumberRange(min=1, max=365, message=_("From %(min)s to %(max)s."))],
         description=_("For lending: a loan ends by itself after this many days."),
+    )
+    stamped_download = BooleanField(
+        _("Borrowers may also download the PDF, stamped on every page with their member number and due date")
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from catalog import accounts, db, records
+from catalog import accounts, db, lending, records
 from catalog.datadir import DataDir
 from ebookserver import uploads
 from ebookserver.app import create_app
@@ -594,3 +594,25 @@ def test_in_a_browser_the_script_sends_each_file_with_its_own_progress_bar(serve
     late.filter(has_text="Sesi Anda sudah berakhir").wait_for(timeout=30_000)
     assert len(_record_ids(datadir)) == 2
     assert page.requested_hosts == {base.split("/")[2]}, "a page loaded something from another host"
+
+
+def test_a_librarian_lets_borrowers_download_a_stamped_pdf(server, tmp_path):
+    base, datadir, app = server
+    [record_id] = _import(
+        app, datadir, [book_pdf(tmp_path, "cap", title="Buku Bercap", author="Rina", pages=("Satu.", "Dua."))]
+    )
+    librarian = _sign_in(base)
+    page = librarian.get(f"/kelola/katalog/{record_id}")
+    assert "dengan cap nomor anggota" in page.text  # the choice is offered for a PDF
+    path = f"/kelola/katalog/{record_id}/lisensi"
+    fields = {"licence": "lending", "licence_copies": "1", "loan_days": "7", "stamped_download": "y"}
+    assert librarian.post(path, {**fields, "csrf_token": page.csrf_token()}).status == 302
+    with contextlib.closing(datadir.connect()) as connection:
+        assert lending.allows_stamped_download(connection, record_id)
+    edited = librarian.get(f"/kelola/katalog/{record_id}").body
+    assert re.search(r'<input checked[^>]*name="stamped_download"', edited)
+    # Open access has no stamped download: the choice is dropped with the loan.
+    fields = {"licence": "open-access", "stamped_download": "y"}
+    assert librarian.post(path, {**fields, "csrf_token": page.csrf_token()}).status == 302
+    with contextlib.closing(datadir.connect()) as connection:
+        assert not lending.allows_stamped_download(connection, record_id)
