@@ -14,18 +14,68 @@ LOAN = "loan"  # an e-book borrowed
 RETURN = "return"  # an e-book returned before its loan ended (loans that end by themselves are not events)
 RENEW = "renew"  # an e-book loan renewed
 HOLD = "hold"  # a patron joined the queue of an e-book
-KINDS = (READ, DOWNLOAD, LOAN, RETURN, RENEW, HOLD)
+VISIT = "visit"  # an OPAC session began (once per browser session, not per page)
+SEARCH = "search"  # a catalogue search (every search, including those that found nothing)
+ZERO_RESULT_SEARCH = "zero_result_search"  # a search that found nothing (also counted as a search)
+RECORD_VIEW = "record_view"  # a record page opened
+HOLD_FULFILLED = "hold_fulfilled"  # a copy was set aside for the first in a queue
+HOLD_EXPIRED = "hold_expired"  # a set-aside copy was not claimed in time
+REFUSAL_NO_LICENCE = "refusal_no_licence"  # borrowing refused: the library holds no licensed copy
+REFUSAL_LIMIT = "refusal_limit"  # borrowing refused: every licensed copy is out (the patron was queued)
+KIOSK_SESSION = "kiosk_session"  # someone began using the kiosk screen
+KINDS = (
+    READ,
+    DOWNLOAD,
+    LOAN,
+    RETURN,
+    RENEW,
+    HOLD,
+    VISIT,
+    SEARCH,
+    ZERO_RESULT_SEARCH,
+    RECORD_VIEW,
+    HOLD_FULFILLED,
+    HOLD_EXPIRED,
+    REFUSAL_NO_LICENCE,
+    REFUSAL_LIMIT,
+    KIOSK_SESSION,
+)
 
 
-def log(connection: sqlite3.Connection, kind: str, record_id: int | None = None) -> None:
-    """Record one event now, in its own short transaction (or the caller's, when one is open)."""
+def log(connection: sqlite3.Connection, kind: str, record_id: int | None = None, *, at: str | None = None) -> None:
+    """Record one event now (or at the UTC stamp *at*, for something that happened earlier), in
+    its own short transaction (or the caller's, when one is open)."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     if connection.in_transaction:
-        connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (kind, record_id))
+        _insert(connection, kind, record_id, at)
         return
     with db.transaction(connection):
+        _insert(connection, kind, record_id, at)
+
+
+def _insert(connection: sqlite3.Connection, kind: str, record_id: int | None, at: str | None) -> None:
+    if at is None:
         connection.execute("INSERT INTO events (kind, record_id) VALUES (?, ?)", (kind, record_id))
+    else:
+        connection.execute("INSERT INTO events (at, kind, record_id) VALUES (?, ?, ?)", (at, kind, record_id))
+
+
+def log_search(connection: sqlite3.Connection, query: str, hits: int) -> None:
+    """Count one search; a search that found nothing is also counted as such, and its words are
+    kept (lower-cased, with no patron, session or time finer than the day) in `zero_result_queries`
+    for "what to buy next"."""
+    with db.transaction(connection):
+        _insert(connection, SEARCH, None, None)
+        if hits == 0:
+            _insert(connection, ZERO_RESULT_SEARCH, None, None)
+            text = " ".join(query.lower().split())[:200]
+            if text:
+                connection.execute(
+                    "INSERT INTO zero_result_queries (day, query, searches) VALUES (strftime('%Y-%m-%d', 'now'), ?, 1)"
+                    " ON CONFLICT (day, query) DO UPDATE SET searches = searches + 1",
+                    (text,),
+                )
 
 
 def most_read(connection: sqlite3.Connection, *, days: int = 90, limit: int = 8) -> list[dict[str, Any]]:

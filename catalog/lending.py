@@ -146,6 +146,9 @@ class _Hold:
     expired_at: datetime | None = None
     changed: bool = False
 
+    def __post_init__(self) -> None:
+        self.was_ready = self.ready_at is not None  # as stored, before this working-out
+
 
 @dataclasses.dataclass
 class _Queue:
@@ -218,11 +221,14 @@ def _settle(connection: sqlite3.Connection, title: Mapping[str, Any], now: datet
     """Work the queue out to *now* and write it down; the caller holds the transaction."""
     queue = _work_out(connection, title, now, policy)
     for hold in queue.holds:
+        if hold.changed and not hold.was_ready:  # a copy was set aside at ready_at
+            events.log(connection, events.HOLD_FULFILLED, title["id"], at=stamp(hold.ready_at))
         if hold.expired_at is not None:
             connection.execute(
                 "UPDATE ebook_holds SET ready_at = ?, ended_at = ?, ended_how = 'expired' WHERE id = ?",
                 (stamp(hold.ready_at), stamp(hold.expired_at), hold.id),
             )
+            events.log(connection, events.HOLD_EXPIRED, title["id"], at=stamp(hold.expired_at))
         elif hold.changed:
             connection.execute("UPDATE ebook_holds SET ready_at = ? WHERE id = ?", (stamp(hold.ready_at), hold.id))
     connection.execute(
@@ -309,6 +315,8 @@ def borrow(
         if mine is not None and mine.ready_at is None:
             raise AlreadyInQueue()
         if mine is None and (queue.available <= 0 or queue.waiting):
+            # a turnaway: no licensed copy at all, or every copy out (COUNTER No_License / Limit_Exceeded)
+            events.log(connection, events.REFUSAL_LIMIT if queue.copies else events.REFUSAL_NO_LICENCE, record_id)
             hold_id = connection.execute(
                 "INSERT INTO ebook_holds (record_id, member_id, placed_at) VALUES (?, ?, ?)",
                 (record_id, member_id, stamp(now)),

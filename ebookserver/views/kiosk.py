@@ -20,7 +20,7 @@ import pytz
 import segno
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request, url_for
 
-from catalog import db, kiosk
+from catalog import db, events, kiosk
 from ebookserver.database import get_db
 from ebookserver.views import record_or_404
 from ebookserver.views.events import local_now
@@ -75,6 +75,25 @@ def kiosk_screen(template: str, **context) -> Response:
     context.setdefault("idle", _seconds("diam", IDLE_SECONDS, 2, 3600))
     response = Response(render_template(template, reload_hours=RELOAD_HOURS, **context))
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+KIOSK_SESSION_COOKIE = "kiosk-sesi"  # lives as long as the idle time: touched again, the same session
+INTERACTIVE = ("kiosk.shelf", "kiosk.book")  # pages someone chose (the showcase turns by itself)
+
+
+@blueprint.after_request
+def _note_kiosk_session(response: Response) -> Response:
+    """Count a kiosk session when someone starts using the screen after it fell idle."""
+    if request.endpoint not in INTERACTIVE or response.status_code != 200:
+        return response
+    if not request.cookies.get(KIOSK_SESSION_COOKIE):
+        try:
+            events.log(get_db(), events.KIOSK_SESSION)
+        except sqlite3.OperationalError:
+            current_app.logger.warning("could not record a kiosk session")
+    idle = _seconds("diam", IDLE_SECONDS, 2, 3600)
+    response.set_cookie(KIOSK_SESSION_COOKIE, "1", max_age=idle, httponly=True, samesite="Lax")
     return response
 
 

@@ -3,6 +3,8 @@ works without JavaScript."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
 from catalog import announcements, browse, events
@@ -21,6 +23,33 @@ MOST_READ_DAYS = 90
 # Facet -> its query-string parameter (for facet links).
 FACET_PARAMETER = {facet: parameter for parameter, facet in PAGE_FILTERS.items()}
 MAX_PAGE = 10_000
+VISIT_COOKIE = "kunjungan"  # a session cookie (gone with the browser) that says the visit was counted
+
+
+@blueprint.before_request
+def _note_visit() -> None:
+    """Count an OPAC visit once per browser session: the first page without the cookie."""
+    if request.cookies.get(VISIT_COOKIE) or request.endpoint in ("opac.thumbnail", "opac.cover"):
+        return
+    if _log(lambda connection: events.log(connection, events.VISIT)):
+        g.visit_counted = True
+
+
+@blueprint.after_request
+def _visit_cookie(response):
+    if g.get("visit_counted"):
+        response.set_cookie(VISIT_COOKIE, "1", httponly=True, samesite="Lax")
+    return response
+
+
+def _log(write) -> bool:
+    """Count what happened; a busy database costs the count, never the page."""
+    try:
+        write(get_db())
+    except sqlite3.OperationalError:
+        current_app.logger.warning("could not record a usage event")
+        return False
+    return True
 
 
 def _page_number() -> int:
@@ -60,6 +89,8 @@ def results():
         get_db(),
         search_engine.SearchRequest(text, page=_page_number(), page_size=RESULTS_PER_PAGE, sort=sort, filters=filters),
     )
+    if _page_number() == 1:  # turning pages is not another search
+        _log(lambda connection: events.log_search(connection, text, found.get("total") or 0))
     active = {parameter: request.args[parameter] for parameter in PAGE_FILTERS if request.args.get(parameter)}
     if within:
         active["within"] = str(within)
@@ -83,6 +114,7 @@ def record(record_id: int):
         {**file, "readable": may_read(found, file), "downloadable": may_download(found, file)}
         for file in found["files"]
     ]
+    _log(lambda connection: events.log(connection, events.RECORD_VIEW, record_id))
     return render_template(
         "record.html", record=found, files=files, names=names, lending_offer=patron.offer(found), access=access
     )

@@ -260,8 +260,23 @@ def test_loans_and_holds_events_carry_no_patron(connection):
     borrow(connection, book, budi)
     lending.return_loan(connection, book, siti, policy=POLICY, now=NOW + HOUR)
     rows = connection.execute("SELECT * FROM events ORDER BY id").fetchall()
-    assert [row["kind"] for row in rows] == ["loan", "renew", "hold", "return"]
+    # budi is turned away (every copy out) and queued; siti's return sets the copy aside for him
+    assert [row["kind"] for row in rows] == ["loan", "renew", "refusal_limit", "hold", "hold_fulfilled", "return"]
     assert set(rows[0].keys()) == {"id", "at", "kind", "record_id"}
+
+
+def test_holds_fulfilled_and_expired_are_counted_when_they_happened(connection):
+    book = title(connection)
+    siti, budi = patron(connection, "siti"), patron(connection, "budi")
+    borrow(connection, book, siti)
+    borrow(connection, book, budi)
+    lending.return_loan(connection, book, siti, policy=POLICY, now=NOW + HOUR)
+    # budi never claims it; the queue is worked out long after the window ran out
+    lending.availability(connection, book, policy=POLICY, now=NOW + 30 * 24 * HOUR)
+    lending.borrow(connection, book, siti, policy=POLICY, now=NOW + 31 * 24 * HOUR)
+    rows = connection.execute("SELECT kind, at FROM events WHERE kind LIKE 'hold_%' ORDER BY id").fetchall()
+    assert [row["kind"] for row in rows] == ["hold_fulfilled", "hold_expired"]
+    assert rows[1]["at"] > rows[0]["at"]
 
 
 def test_deleting_a_member_ends_their_e_loans_and_holds(connection):
