@@ -25,6 +25,7 @@ from catalog.errors import (
     UsernameTaken,
     WeakPassword,
 )
+from catalog.members import parse_stamp, stamp, utc_now
 from catalog.passwords import hash_secret, verify_secret
 
 ROLES = ("admin", "librarian")
@@ -54,18 +55,6 @@ COMMON_PASSWORDS = frozenset(
     }
 )
 IDENTITY_FIELDS = ("name", "npp", "village", "district", "regency", "province", "opening_hours")
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-
-
-def _stamp(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(stamp: str) -> datetime.datetime:
-    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -143,17 +132,17 @@ def authenticate(connection: sqlite3.Connection, username: str, password: str, c
     """The account, or LoginRefused / AccountLocked / TooManyAttempts. Failures are counted per
     account (lockout) and per client address (rate limit); the password is checked even for an
     unknown name, so timing does not tell which names exist."""
-    now = _now()
+    now = utc_now()
     refuse_client_if_limited(connection, client)
     user = connection.execute("SELECT * FROM users WHERE username = ?", (username.strip(),)).fetchone()
-    if user and user["locked_until"] and _parse(user["locked_until"]) > now:
+    if user and user["locked_until"] and parse_stamp(user["locked_until"]) > now:
         raise AccountLocked(minutes=LOCK_MINUTES)
     matches = verify_secret(password, user["password_hash"] if user else _DUMMY_HASH)
     with db.transaction(connection):
         if user and matches and user["active"]:
             connection.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-                (_stamp(now), user["id"]),
+                (stamp(now), user["id"]),
             )
             return get_user(connection, user["id"])
         _note_failure(connection, client)
@@ -166,7 +155,7 @@ def authenticate(connection: sqlite3.Connection, username: str, password: str, c
                 locked = True
                 connection.execute(
                     "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
-                    (_stamp(now + datetime.timedelta(minutes=LOCK_MINUTES)), user["id"]),
+                    (stamp(now + datetime.timedelta(minutes=LOCK_MINUTES)), user["id"]),
                 )
                 audit(connection, user["id"], user["username"], "user.locked", f"user:{user['id']}", None)
     if locked:
@@ -179,7 +168,7 @@ _DUMMY_HASH = hash_secret(secrets.token_urlsafe(16))
 
 def refuse_client_if_limited(connection: sqlite3.Connection, client: str) -> None:
     """TooManyAttempts when *client* (an address) failed too often lately; forgets old failures."""
-    window = _stamp(_now() - datetime.timedelta(minutes=CLIENT_WINDOW_MINUTES))
+    window = stamp(utc_now() - datetime.timedelta(minutes=CLIENT_WINDOW_MINUTES))
     with db.transaction(connection):
         connection.execute("DELETE FROM login_failures WHERE at < ?", (window,))
     failures = connection.execute(
@@ -229,16 +218,16 @@ def resume_session(
     ).fetchone()
     if row is None:
         return None
-    now = _now()
-    if now - _parse(row["last_seen_at"]) > datetime.timedelta(minutes=idle_minutes) or now - _parse(
+    now = utc_now()
+    if now - parse_stamp(row["last_seen_at"]) > datetime.timedelta(minutes=idle_minutes) or now - parse_stamp(
         row["created_at"]
     ) > datetime.timedelta(hours=max_hours):
         end_session(connection, token)
         return None
-    if now - _parse(row["last_seen_at"]) >= datetime.timedelta(minutes=1):
+    if now - parse_stamp(row["last_seen_at"]) >= datetime.timedelta(minutes=1):
         with db.transaction(connection):
             connection.execute(
-                "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", (_stamp(now), row["token_hash"])
+                "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", (stamp(now), row["token_hash"])
             )
     return row["subject_id"]
 

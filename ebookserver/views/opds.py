@@ -235,32 +235,25 @@ def root():
     # Feed-level links come before the entries (RFC 4287).
     _link(feed, SHELF, url_for("opds.shelf", _external=True), ACQUISITION, _("My loans"))
     _link(feed, "http://opds-spec.org/auth/document", url_for("opds.authentication", _external=True), AUTH_DOCUMENT)
-    _navigation_entry(
-        feed,
-        _("New arrivals"),
-        url_for("opds.newest", _external=True),
-        ACQUISITION,
-        _("The newest books first."),
-        rel="http://opds-spec.org/sort/new",
-    )
-    _navigation_entry(
-        feed,
-        _("Most read"),
-        url_for("opds.popular", _external=True),
-        ACQUISITION,
-        _("The books opened most often lately."),
-        rel="http://opds-spec.org/sort/popular",
-    )
-    _navigation_entry(
-        feed,
-        _("By subject area"),
-        url_for("opds.subjects", _external=True),
-        NAVIGATION,
-        _("The ten main classes of the Dewey Decimal Classification."),
-    )
-    _navigation_entry(
-        feed, _("By language"), url_for("opds.languages", _external=True), NAVIGATION, _("Books in each language.")
-    )
+    for title, endpoint, kind, content, rel in (
+        (_("New arrivals"), "opds.newest", ACQUISITION, _("The newest books first."), "http://opds-spec.org/sort/new"),
+        (
+            _("Most read"),
+            "opds.popular",
+            ACQUISITION,
+            _("The books opened most often lately."),
+            "http://opds-spec.org/sort/popular",
+        ),
+        (
+            _("By subject area"),
+            "opds.subjects",
+            NAVIGATION,
+            _("The ten main classes of the Dewey Decimal Classification."),
+            "subsection",
+        ),
+        (_("By language"), "opds.languages", NAVIGATION, _("Books in each language."), "subsection"),
+    ):
+        _navigation_entry(feed, title, url_for(endpoint, _external=True), kind, content, rel=rel)
     return _respond(feed, NAVIGATION)
 
 
