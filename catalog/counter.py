@@ -18,10 +18,12 @@ that never records who did what:
 
 Loans, holds, visits and members are not COUNTER metrics; they are in `catalog/stats.py`.
 
-Views: `TR_B1` (Book Requests, per title: Total_Item_Requests and Unique_Title_Requests) and
-`PR_P1` (Platform Usage: Searches_Platform, Total_Item_Requests, Unique_Item_Requests,
-Unique_Title_Requests), as JSON shaped like COUNTER_SUSHI and as COUNTER's tabular CSV, with the
-library's NPP as the institution ID.
+Views: `TR_B1` (Book Requests, per title: Total_Item_Requests and Unique_Title_Requests),
+`TR_B2` (Book Access Denied, per title: Limit_Exceeded and No_License) and `PR_P1` (Platform
+Usage: Searches_Platform, Total_Item_Requests, Unique_Item_Requests, Unique_Title_Requests), as
+JSON shaped like COUNTER_SUSHI and as COUNTER's tabular CSV, with the library's NPP as the
+institution ID. Title-level counts below `stats_min_count` are withheld (and said to be, in the
+header's Exceptions).
 """
 
 from __future__ import annotations
@@ -56,10 +58,18 @@ METRICS = (
 )
 REQUESTS = (events.READ, events.DOWNLOAD)
 INVESTIGATIONS = (events.RECORD_VIEW, *REQUESTS)
+# Event kinds counted as one metric each, nothing unique about them.
+PLAIN = {events.SEARCH: SEARCHES_PLATFORM, events.REFUSAL_NO_LICENCE: NO_LICENSE, events.REFUSAL_LIMIT: LIMIT_EXCEEDED}
 PLATFORM = "ebookserver"
 TR_B1_METRICS = (TOTAL_ITEM_REQUESTS, UNIQUE_TITLE_REQUESTS)
+TR_B2_METRICS = (LIMIT_EXCEEDED, NO_LICENSE)
 PR_P1_METRICS = (SEARCHES_PLATFORM, TOTAL_ITEM_REQUESTS, UNIQUE_ITEM_REQUESTS, UNIQUE_TITLE_REQUESTS)
 _STAMP = "%Y-%m-%dT%H:%M:%SZ"
+# The title-level views: Report_ID -> (Report_Name, metrics).
+TITLE_VIEWS = {
+    "TR_B1": ("Book Requests (Excluding OA_Gold)", TR_B1_METRICS),
+    "TR_B2": ("Book Access Denied", TR_B2_METRICS),
+}
 
 
 def _bounds(first: datetime.date, last: datetime.date, timezone: str) -> tuple[str, str]:
@@ -95,10 +105,10 @@ def metrics(
     (searches)."""
     zone = ZoneInfo(timezone)
     start, end = _bounds(first, last, timezone)
-    kinds = (*INVESTIGATIONS, events.SEARCH, events.REFUSAL_NO_LICENCE, events.REFUSAL_LIMIT)
+    kinds = (*INVESTIGATIONS, *PLAIN)
     marks = ", ".join("?" for _ in kinds)
     rows = connection.execute(
-        f"SELECT at, kind, record_id FROM events WHERE at >= ? AND at < ? AND kind IN ({marks})",  # noqa: S608
+        f"SELECT at, kind, record_id, n FROM event_counts WHERE at >= ? AND at < ? AND kind IN ({marks})",  # noqa: S608
         (start, end, *kinds),
     )
     result: dict[Any, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
@@ -106,22 +116,16 @@ def metrics(
     requested: set[tuple[Any, datetime.date]] = set()
     for row in rows:
         day = _local_day(row["at"], zone)
-        month, record, kind = _month(day), row["record_id"], row["kind"]
-        if kind == events.SEARCH:
-            result[None][SEARCHES_PLATFORM][month] += 1
+        month, record, kind, n = _month(day), row["record_id"], row["kind"], row["n"]
+        if kind in PLAIN:
+            result[record][PLAIN[kind]][month] += n
             continue
-        if kind == events.REFUSAL_NO_LICENCE:
-            result[record][NO_LICENSE][month] += 1
-            continue
-        if kind == events.REFUSAL_LIMIT:
-            result[record][LIMIT_EXCEEDED][month] += 1
-            continue
-        result[record][TOTAL_ITEM_INVESTIGATIONS][month] += 1
+        result[record][TOTAL_ITEM_INVESTIGATIONS][month] += n
         if (record, day) not in investigated:
             investigated.add((record, day))
             result[record][UNIQUE_ITEM_INVESTIGATIONS][month] += 1
         if kind in REQUESTS:
-            result[record][TOTAL_ITEM_REQUESTS][month] += 1
+            result[record][TOTAL_ITEM_REQUESTS][month] += n
             if (record, day) not in requested:
                 requested.add((record, day))
                 result[record][UNIQUE_ITEM_REQUESTS][month] += 1
@@ -193,42 +197,86 @@ def tr_b1(
     *,
     timezone: str,
     now: datetime.datetime,
+    min_count: int = 1,
 ) -> dict[str, Any]:
     """TR_B1, Book Requests: per title, Total_Item_Requests and Unique_Title_Requests by month."""
+    return _title_report(connection, "TR_B1", first, last, timezone=timezone, now=now, min_count=min_count)
+
+
+def tr_b2(
+    connection: sqlite3.Connection,
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    timezone: str,
+    now: datetime.datetime,
+    min_count: int = 1,
+) -> dict[str, Any]:
+    """TR_B2, Book Access Denied: per title, Limit_Exceeded and No_License by month."""
+    return _title_report(connection, "TR_B2", first, last, timezone=timezone, now=now, min_count=min_count)
+
+
+def _title_report(
+    connection: sqlite3.Connection,
+    view: str,
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    timezone: str,
+    now: datetime.datetime,
+    min_count: int,
+) -> dict[str, Any]:
+    """A title-level view. A title's count for a month below *min_count* is withheld (in a village
+    a count of one or two can point at a person); how many were withheld is said in the header's
+    Exceptions, so the report never looks complete when it is not."""
+    name, wanted = TITLE_VIEWS[view]
     found = metrics(connection, first, last, timezone=timezone)
     periods = months(first, last)
-    items = []
+    items, withheld = [], 0
     for record_id in sorted(record for record in found if record is not None):
-        performance = _performance(found[record_id], TR_B1_METRICS, periods)
-        if not performance:
-            continue
-        row = connection.execute("SELECT title, publisher, year FROM records WHERE id = ?", (record_id,)).fetchone()
-        isbn = connection.execute(
-            "SELECT value FROM identifiers WHERE record_id = ? AND scheme = 'isbn' ORDER BY value LIMIT 1", (record_id,)
-        ).fetchone()
-        item_ids = [{"Type": "Proprietary", "Value": f"{PLATFORM}:{record_id}"}]
-        if isbn:
-            item_ids.append({"Type": "ISBN", "Value": isbn[0]})
-        items.append(
+        shown: dict[str, dict[str, int]] = {}
+        for metric in wanted:
+            for month, count in found[record_id].get(metric, {}).items():
+                if count >= min_count:
+                    shown.setdefault(metric, {})[month] = count
+                else:
+                    withheld += count
+        performance = _performance(shown, wanted, periods)
+        if performance:
+            items.append({**_title_item(connection, record_id), "Performance": performance})
+    header = _header(connection, name, view, wanted, first, last, now)
+    if withheld:
+        header["Exceptions"] = [
             {
-                "Title": row["title"] if row else "",
-                "Item_ID": item_ids,
-                "Platform": PLATFORM,
-                "Publisher": (row["publisher"] if row else None) or "",
-                "Publisher_ID": [],
-                "Data_Type": "Book",
-                "Section_Type": "Book",
-                "YOP": str(row["year"]) if row and row["year"] else "0001",
-                "Access_Type": "Controlled",
-                "Access_Method": "Regular",
-                "Performance": performance,
+                "Code": 0,
+                "Severity": "Info",
+                "Message": f"Counts below {min_count} per title and month are withheld for privacy",
+                "Data": f"withheld={withheld}",
             }
-        )
+        ]
+    return {"Report_Header": header, "Report_Items": items}
+
+
+def _title_item(connection: sqlite3.Connection, record_id: int) -> dict[str, Any]:
+    """COUNTER's description of one title (everything but its Performance)."""
+    row = connection.execute("SELECT title, publisher, year FROM records WHERE id = ?", (record_id,)).fetchone()
+    isbn = connection.execute(
+        "SELECT value FROM identifiers WHERE record_id = ? AND scheme = 'isbn' ORDER BY value LIMIT 1", (record_id,)
+    ).fetchone()
+    item_ids = [{"Type": "Proprietary", "Value": f"{PLATFORM}:{record_id}"}]
+    if isbn:
+        item_ids.append({"Type": "ISBN", "Value": isbn[0]})
     return {
-        "Report_Header": _header(
-            connection, "Book Requests (Excluding OA_Gold)", "TR_B1", TR_B1_METRICS, first, last, now
-        ),
-        "Report_Items": items,
+        "Title": row["title"] if row else "",
+        "Item_ID": item_ids,
+        "Platform": PLATFORM,
+        "Publisher": (row["publisher"] if row else None) or "",
+        "Publisher_ID": [],
+        "Data_Type": "Book",
+        "Section_Type": "Book",
+        "YOP": str(row["year"]) if row and row["year"] else "0001",
+        "Access_Type": "Controlled",
+        "Access_Method": "Regular",
     }
 
 
@@ -277,7 +325,7 @@ def to_csv(report: dict[str, Any], first: datetime.date, last: datetime.date) ->
         ("Metric_Types", "; ".join(wanted)),
         ("Report_Filters", f"Begin_Date={first.isoformat()}; End_Date={last.isoformat()}"),
         ("Report_Attributes", ""),
-        ("Exceptions", ""),
+        ("Exceptions", "; ".join(f"{e['Code']}: {e['Message']} ({e['Data']})" for e in header.get("Exceptions", []))),
         ("Reporting_Period", f"Begin_Date={first.isoformat()}; End_Date={last.isoformat()}"),
         ("Created", header["Created"]),
         ("Created_By", header["Created_By"]),
@@ -285,7 +333,7 @@ def to_csv(report: dict[str, Any], first: datetime.date, last: datetime.date) ->
         writer.writerow([key, value])
     writer.writerow([])
     labels = [_month_label(month) for month in periods]
-    if header["Report_ID"] == "TR_B1":
+    if header["Report_ID"] in TITLE_VIEWS:
         writer.writerow(["Title", "Publisher", "Platform", "Proprietary_ID", "ISBN", "YOP", "Metric_Type",
                          "Reporting_Period_Total", *labels])  # fmt: skip
         for item in report["Report_Items"]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from catalog import db
+from catalog.members import parse_stamp, stamp
 from catalog.records import record_from_row
 
 READ = "read"  # a book opened in the reader
@@ -61,10 +64,10 @@ def _insert(connection: sqlite3.Connection, kind: str, record_id: int | None, at
         connection.execute("INSERT INTO events (at, kind, record_id) VALUES (?, ?, ?)", (at, kind, record_id))
 
 
-def log_search(connection: sqlite3.Connection, query: str, hits: int) -> None:
+def log_search(connection: sqlite3.Connection, query: str, hits: int, *, day: datetime.date) -> None:
     """Count one search; a search that found nothing is also counted as such, and its words are
-    kept (lower-cased, with no patron, session or time finer than the day) in `zero_result_queries`
-    for "what to buy next"."""
+    kept (lower-cased, with no patron, session or time finer than the library's local *day*) in
+    `zero_result_queries` for "what to buy next"."""
     with db.transaction(connection):
         _insert(connection, SEARCH, None, None)
         if hits == 0:
@@ -72,18 +75,48 @@ def log_search(connection: sqlite3.Connection, query: str, hits: int) -> None:
             text = " ".join(query.lower().split())[:200]
             if text:
                 connection.execute(
-                    "INSERT INTO zero_result_queries (day, query, searches) VALUES (strftime('%Y-%m-%d', 'now'), ?, 1)"
+                    "INSERT INTO zero_result_queries (day, query, searches) VALUES (?, ?, 1)"
                     " ON CONFLICT (day, query) DO UPDATE SET searches = searches + 1",
-                    (text,),
+                    (day.isoformat(), text),
                 )
 
 
 def most_read(connection: sqlite3.Connection, *, days: int = 90, limit: int = 8) -> list[dict[str, Any]]:
     """The books opened most often in the last *days* days, most first (ties: newest first)."""
     rows = connection.execute(
-        "SELECT r.*, count(*) AS reads FROM events e JOIN records r ON r.id = e.record_id"
+        "SELECT r.*, sum(e.n) AS reads FROM event_counts e JOIN records r ON r.id = e.record_id"
         " WHERE e.kind = ? AND e.at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)"
         " GROUP BY r.id ORDER BY reads DESC, r.created_at DESC, r.id DESC LIMIT ?",
         (READ, f"-{int(days)} days", limit),
     ).fetchall()
     return [{**record_from_row(connection, row), "reads": row["reads"]} for row in rows]
+
+
+def compact(connection: sqlite3.Connection, *, timezone: str, keep_days: int, now: datetime.datetime) -> int:
+    """Fold the raw events of every local day that ended more than *keep_days* days ago into
+    daily counts per (kind, record) in `event_days`, and delete them; returns how many raw events
+    went. Counts are unchanged (statistics read `event_counts`); what goes is the time of day.
+    One transaction: a power cut leaves either the raw events or their counts, never both."""
+    if keep_days < 1:
+        raise ValueError("keep_days must be at least 1")
+    zone = ZoneInfo(timezone)
+    first_kept = now.astimezone(zone).date() - datetime.timedelta(days=keep_days)
+    cutoff = _day_start(first_kept, zone)
+    with db.transaction(connection):
+        oldest = connection.execute("SELECT min(at) FROM events WHERE at < ?", (cutoff,)).fetchone()[0]
+        while oldest is not None:
+            day = parse_stamp(oldest).astimezone(zone).date()
+            start, end = _day_start(day, zone), min(_day_start(day + datetime.timedelta(days=1), zone), cutoff)
+            connection.execute(
+                "INSERT INTO event_days (at, kind, record_id, n) SELECT ?, kind, record_id, count(*) FROM events"
+                " WHERE at >= ? AND at < ? GROUP BY kind, record_id",
+                (start, start, end),
+            )
+            oldest = connection.execute(
+                "SELECT min(at) FROM events WHERE at >= ? AND at < ?", (end, cutoff)
+            ).fetchone()[0]
+        return connection.execute("DELETE FROM events WHERE at < ?", (cutoff,)).rowcount
+
+
+def _day_start(day: datetime.date, zone: ZoneInfo) -> str:
+    return stamp(datetime.datetime.combine(day, datetime.time.min, zone))

@@ -133,7 +133,7 @@ def queue_days(
 def _first_day(connection: sqlite3.Connection, timezone: str) -> datetime.date | None:
     """The local day of the first thing the library did (a record, an event, a member, a loan)."""
     earliest = connection.execute(
-        "SELECT min(at) FROM (SELECT min(created_at) AS at FROM records UNION ALL SELECT min(at) FROM events"
+        "SELECT min(at) FROM (SELECT min(created_at) AS at FROM records UNION ALL SELECT min(at) FROM event_counts"
         " UNION ALL SELECT min(created_at) FROM members UNION ALL SELECT min(loaned_at) FROM print_loans)"
     ).fetchone()[0]
     if earliest is None:

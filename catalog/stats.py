@@ -107,7 +107,7 @@ def counts(connection: sqlite3.Connection, start: str, end: str, year: int, min_
     """Every counter this version records, for the UTC window [start, end)."""
     by_kind = dict(
         connection.execute(
-            "SELECT kind, count(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind", (start, end)
+            "SELECT kind, sum(n) FROM event_counts WHERE at >= ? AND at < ? GROUP BY kind", (start, end)
         ).fetchall()
     )
     print_row = connection.execute(
@@ -179,7 +179,8 @@ def titles(connection: sqlite3.Connection, start: str, end: str, min_count: int)
     """Reads and downloads per title, only where the count reaches *min_count* (a count of one
     or two could point at a person in a small village); the rest are summed in `suppressed`."""
     rows = connection.execute(
-        "SELECT e.record_id, r.title, sum(e.kind = ?) AS reads, sum(e.kind = ?) AS downloads FROM events e"
+        "SELECT e.record_id, r.title, sum(e.n * (e.kind = ?)) AS reads, sum(e.n * (e.kind = ?)) AS downloads"
+        " FROM event_counts e"
         " JOIN records r ON r.id = e.record_id WHERE e.at >= ? AND e.at < ? AND e.kind IN (?, ?)"
         " GROUP BY e.record_id ORDER BY reads DESC, downloads DESC, e.record_id",
         (events.READ, events.DOWNLOAD, start, end, events.READ, events.DOWNLOAD),

@@ -1,7 +1,8 @@
 """The librarian's statistics (`/kelola/statistik`): counts for today, this month or this year in
 the library's time zone, a series to chart, top titles, searches that found nothing, and use by
-DDC class and language. Everything comes from the events table and `zero_result_queries`; nothing
-here knows who did what."""
+DDC class and language. Everything comes from `event_counts` (raw events and the daily counts
+they are folded into after `events_keep_days`) and `zero_result_queries`; nothing here knows who
+did what."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def summary(connection: sqlite3.Connection, start: datetime.datetime, end: datet
     """How many events of each kind in [start, end) (every kind, zero when none)."""
     found = dict(
         connection.execute(
-            "SELECT kind, count(*) FROM events WHERE at >= ? AND at < ? GROUP BY kind", (_utc(start), _utc(end))
+            "SELECT kind, sum(n) FROM event_counts WHERE at >= ? AND at < ? GROUP BY kind", (_utc(start), _utc(end))
         ).fetchall()
     )
     return {kind: found.get(kind, 0) for kind in events.KINDS}
@@ -68,14 +69,14 @@ def series(
     counts = dict.fromkeys(labels, 0)
     marks = ", ".join("?" for _ in kinds)
     rows = connection.execute(
-        f"SELECT at FROM events WHERE at >= ? AND at < ? AND kind IN ({marks})",  # noqa: S608 - placeholders only
+        f"SELECT at, n FROM event_counts WHERE at >= ? AND at < ? AND kind IN ({marks})",  # noqa: S608 - placeholders only
         (_utc(start), _utc(end), *kinds),
     )
-    for (at,) in rows:
+    for at, n in rows:
         local = datetime.datetime.strptime(at, _STAMP).replace(tzinfo=datetime.UTC).astimezone(zone)
         label = f"{local.hour:02d}" if period == "day" else str(local.day if period == "month" else local.month)
         if label in counts:
-            counts[label] += 1
+            counts[label] += n
     return list(counts.items())
 
 
@@ -84,7 +85,8 @@ def top_titles(
 ) -> list[dict[str, Any]]:
     """The books used most (opened, downloaded, borrowed), most first, with their views."""
     rows = connection.execute(
-        "SELECT r.id, r.title, sum(e.kind IN (?, ?, ?)) AS uses, sum(e.kind = ?) AS views FROM events e"
+        "SELECT r.id, r.title, sum(e.n * (e.kind IN (?, ?, ?))) AS uses, sum(e.n * (e.kind = ?)) AS views"
+        " FROM event_counts e"
         " JOIN records r ON r.id = e.record_id WHERE e.at >= ? AND e.at < ? GROUP BY r.id"
         " HAVING uses > 0 ORDER BY uses DESC, views DESC, r.title LIMIT ?",
         (*USE_KINDS, events.RECORD_VIEW, _utc(start), _utc(end), limit),
@@ -96,8 +98,8 @@ def zero_result_queries(
     connection: sqlite3.Connection, start: datetime.datetime, end: datetime.datetime, *, limit: int = 20
 ) -> list[dict[str, Any]]:
     """What was searched for and not found, most often first (for "what to buy next")."""
-    first = start.astimezone(datetime.UTC).date().isoformat()
-    last = (end.astimezone(datetime.UTC) - datetime.timedelta(seconds=1)).date().isoformat()
+    first = start.date().isoformat()
+    last = (end - datetime.timedelta(days=1)).date().isoformat()
     rows = connection.execute(
         "SELECT query, sum(searches) AS n FROM zero_result_queries WHERE day >= ? AND day <= ?"
         " GROUP BY query ORDER BY n DESC, query LIMIT ?",
@@ -115,7 +117,7 @@ def use_by(
         "language": "coalesce(r.language, '')",
     }[what]
     rows = connection.execute(
-        f"SELECT {column} AS value, count(*) AS n FROM events e JOIN records r ON r.id = e.record_id"  # noqa: S608 - fixed columns
+        f"SELECT {column} AS value, sum(e.n) AS n FROM event_counts e JOIN records r ON r.id = e.record_id"  # noqa: S608 - fixed columns
         " WHERE e.at >= ? AND e.at < ? AND e.kind IN (?, ?, ?) GROUP BY value ORDER BY n DESC, value",
         (_utc(start), _utc(end), *USE_KINDS),
     ).fetchall()

@@ -34,6 +34,7 @@ def create_app(
     if check_index:
         _check_index_in_background(app)
     _announce_setup(app)
+    https = settings.public_url.strip().lower().startswith("https://")
 
     @app.before_request
     def choose_language() -> None:
@@ -52,6 +53,10 @@ def create_app(
         # (In the JSON API `lang` filters by the books' language; nothing to remember.)
         if request.args.get("lang") in i18n.LANGUAGES and not request.path.startswith("/api/"):
             response.set_cookie("lang", request.args["lang"], max_age=365 * 24 * 3600, samesite="Lax")
+        if auth.served_over_https():
+            _secure_cookies(response)
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
@@ -85,6 +90,7 @@ def create_app(
     app.config.update(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="ebookserver",
+        SESSION_COOKIE_SECURE=https,  # behind a TLS proxy waitress sees http: trust public_url
         WTF_CSRF_TIME_LIMIT=None,  # a token lives as long as the signed session cookie
     )
     CSRFProtect(app)
@@ -99,6 +105,7 @@ def create_app(
         events,
         health,
         kiosk,
+        monthly,
         oai,
         opac,
         opds,
@@ -123,9 +130,19 @@ def create_app(
     app.register_blueprint(oai.blueprint)
     app.extensions["csrf"].exempt(oai.blueprint)  # harvesters may POST their requests
     app.register_blueprint(stats.blueprint)
+    app.register_blueprint(monthly.blueprint)
     kiosk.register(app)  # the TV kiosk, its reader and the librarian's controls
     errors.register(app)
     return app
+
+
+def _secure_cookies(response) -> None:
+    """Over https every cookie is Secure, whichever view set it (runs after all the others)."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if any("; secure" not in cookie.lower() for cookie in cookies):
+        response.headers.setlist(
+            "Set-Cookie", [cookie if "; secure" in cookie.lower() else cookie + "; Secure" for cookie in cookies]
+        )
 
 
 def _language_url(code: str) -> str:

@@ -104,7 +104,9 @@ def import_(context: Context, paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo(_("Refused: %(path)s") % {"path": outcome.path}, file=out)
         click.echo("  " + both_languages(outcome.error.render, context.settings.language), file=out)
     click.echo(summary, file=out)
-    if refused:
+    if importer.index_problem is not None:
+        click.echo(both_languages(importer.index_problem.render, context.settings.language), file=sys.stderr)
+    if refused or importer.index_problem is not None:
         sys.exit(1)
 
 
@@ -912,7 +914,7 @@ def _utc_now():
 @pass_context
 def push_stats(context: Context, include_today: bool, recount: tuple) -> None:
     """Send every completed day's usage report not yet acknowledged to upstream_url."""
-    from catalog import outbox
+    from catalog import events, outbox
 
     _ = context.gettext
     settings = context.settings
@@ -930,6 +932,14 @@ def push_stats(context: Context, include_today: bool, recount: tuple) -> None:
                 _("The library has no name yet: finish first-run setup (/kelola/siapkan) before sending statistics.")
             )
         click.echo(_("Reports added to the outbox: %(count)s") % {"count": len(queued)})
+        folded = events.compact(
+            connection, timezone=settings.timezone, keep_days=settings.events_keep_days, now=_utc_now()
+        )
+        if folded:
+            click.echo(
+                _("Usage events older than %(days)s days folded into daily counts: %(count)s")
+                % {"days": settings.events_keep_days, "count": folded}
+            )
         if not settings.upstream_url:
             waiting = len(outbox.waiting(connection))
             click.echo(_("upstream_url is not set: %(count)s reports wait in the outbox.") % {"count": waiting})

@@ -108,6 +108,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "events_keep_days",
+        90,
+        "Days usage events are kept with their time; older days keep only daily counts (`ebookserver push-stats`).",
+        int,
+    ),
+    Setting(
         "oai_admin_email",
         "",
         "Contact address OAI-PMH harvesters see in Identify; empty: `pengelola@perpustakaan.invalid`.",
@@ -187,6 +193,8 @@ def load_settings(
     values["data_dir"] = Path(values["data_dir"]).expanduser()
     if values["overdue_checkout"] not in ("refuse", "allow"):
         raise SettingsError(f"overdue_checkout: {values['overdue_checkout']!r} is neither refuse nor allow")
+    if values["events_keep_days"] < 1:
+        raise SettingsError("events_keep_days must be at least 1")
     if values["renew_grace_days"] < 0:
         raise SettingsError("renew_grace_days cannot be negative")
     try:

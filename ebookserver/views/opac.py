@@ -3,6 +3,7 @@ works without JavaScript."""
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
@@ -90,7 +91,7 @@ def results():
         search_engine.SearchRequest(text, page=_page_number(), page_size=RESULTS_PER_PAGE, sort=sort, filters=filters),
     )
     if _page_number() == 1:  # turning pages is not another search
-        _log(lambda connection: events.log_search(connection, text, found.get("total") or 0))
+        _log(lambda connection: events.log_search(connection, text, found.get("total") or 0, day=_today()))
     active = {parameter: request.args[parameter] for parameter in PAGE_FILTERS if request.args.get(parameter)}
     if within:
         active["within"] = str(within)
@@ -158,3 +159,8 @@ def _image(path_of, sha256: str):
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype="image/jpeg", max_age=7 * 24 * 3600)
+
+
+def _today() -> datetime.date:
+    """The library's local date (zero-result searches are kept by it)."""
+    return datetime.date.fromisoformat(local_now()[:10])

@@ -119,18 +119,17 @@ def usage_csv():
 
 @blueprint.get(f"{auth.STAFF_PREFIX}/statistik/counter/<view>.<form>")
 def counter_view(view: str, form: str):
-    if view not in ("TR_B1", "PR_P1") or form not in ("json", "csv"):
+    if view not in (*counter.TITLE_VIEWS, "PR_P1") or form not in ("json", "csv"):
         abort(404)
     _chosen, start, end = _period()
     first, last = start.date(), (end - datetime.timedelta(days=1)).date()
-    build = counter.tr_b1 if view == "TR_B1" else counter.pr_p1
-    report = build(
-        get_db(),
-        first,
-        last,
-        timezone=current_app.config["EBOOKSERVER"].timezone,
-        now=datetime.datetime.now(datetime.UTC),
-    )
+    settings = current_app.config["EBOOKSERVER"]
+    when = {"timezone": settings.timezone, "now": datetime.datetime.now(datetime.UTC)}
+    if view == "PR_P1":
+        report = counter.pr_p1(get_db(), first, last, **when)
+    else:
+        build = counter.tr_b1 if view == "TR_B1" else counter.tr_b2
+        report = build(get_db(), first, last, min_count=settings.stats_min_count, **when)
     name = f"{view}-{first.isoformat()}-{last.isoformat()}.{form}"
     if form == "json":
         return _download(json.dumps(report, ensure_ascii=False, indent=2), name, "application/json")
@@ -165,6 +164,7 @@ def privacy():
     return render_template(
         "privacy.html",
         min_count=settings.stats_min_count,
+        keep_days=settings.events_keep_days,
         sends=bool(settings.upstream_url),
         not_counted=stats.NOT_YET_COUNTED,
     )

@@ -195,3 +195,96 @@ def test_the_librarians_periods_and_use_by_class_and_language(connection, usage)
     ]
     by_month = dict(librarian.series(connection, "year", start, end, librarian.USE_KINDS))
     assert by_month["10"] == 1 and by_month["11"] == 4 and by_month["12"] == 2 and by_month["1"] == 0
+
+
+def test_tr_b2_lists_the_titles_readers_were_refused(connection, usage):
+    padi, ayam = usage
+    report = counter.tr_b2(connection, FIRST, LAST, timezone="Asia/Jakarta", now=NOW)
+    assert report["Report_Header"]["Report_ID"] == "TR_B2"
+    assert report["Report_Header"]["Report_Name"] == "Book Access Denied"
+    refused = {item["Title"]: item["Performance"] for item in report["Report_Items"]}
+    assert refused == {
+        "Menanam Padi": [
+            {
+                "Period": {"Begin_Date": "2026-11-01", "End_Date": "2026-11-30"},
+                "Instance": [{"Metric_Type": "No_License", "Count": 1}],
+            }
+        ],
+        "Beternak Ayam": [
+            {
+                "Period": {"Begin_Date": "2026-11-01", "End_Date": "2026-11-30"},
+                "Instance": [{"Metric_Type": "Limit_Exceeded", "Count": 1}],
+            }
+        ],
+    }
+    rows = list(csv.reader(io.StringIO(counter.to_csv(report, FIRST, LAST))))
+    assert rows[rows.index([]) + 2 :] == [
+        ["Menanam Padi", "Tani Press", "ebookserver", f"ebookserver:{padi}", "9786020000001", "2020",
+         "No_License", "1", "1", "0"],
+        ["Beternak Ayam", "", "ebookserver", f"ebookserver:{ayam}", "", "0001", "Limit_Exceeded", "1", "1", "0"],
+    ]  # fmt: skip
+
+
+def test_title_counts_below_the_minimum_are_withheld_and_said_to_be(connection, usage):
+    report = counter.tr_b1(connection, FIRST, LAST, timezone="Asia/Jakarta", now=NOW, min_count=3)
+    [item] = report["Report_Items"]  # only Menanam Padi's 4 requests in November reach 3
+    assert item["Title"] == "Menanam Padi"
+    assert item["Performance"][0]["Instance"] == [{"Metric_Type": "Total_Item_Requests", "Count": 4}]
+    [exception] = report["Report_Header"]["Exceptions"]
+    # withheld: Padi's 2 unique in Nov; Ayam's 2 requests and 1 unique in Dec
+    assert exception["Data"] == "withheld=5" and "3" in exception["Message"]
+    rows = list(csv.reader(io.StringIO(counter.to_csv(report, FIRST, LAST))))
+    assert any(row[0] == "Exceptions" and "withheld=5" in row[1] for row in rows if row)
+    assert "Exceptions" not in counter.tr_b1(connection, FIRST, LAST, timezone="Asia/Jakarta", now=NOW)["Report_Header"]
+
+
+def test_folding_old_events_into_daily_counts_changes_no_figure(connection, usage):
+    """After `events_keep_days` the raw events go and their daily counts stay: COUNTER, the
+    librarian's page and the daily report give the same numbers before and after."""
+    from catalog import events, stats
+    from catalog import usage as librarian
+
+    def figures():
+        start, end = librarian.period_bounds(
+            "year", datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC), "Asia/Jakarta"
+        )
+        return (
+            counter.metrics(connection, FIRST, LAST, timezone="Asia/Jakarta"),
+            librarian.summary(connection, start, end),
+            librarian.top_titles(connection, start, end),
+            librarian.use_by(connection, start, end, "ddc"),
+            dict(librarian.series(connection, "year", start, end, librarian.USE_KINDS)),
+            dict(librarian.series(connection, "month", *librarian.period_bounds(
+                "month", datetime.datetime(2026, 11, 15, tzinfo=datetime.UTC), "Asia/Jakarta"), librarian.USE_KINDS)),
+            stats.counts(connection, *stats.day_bounds(datetime.date(2026, 11, 2), "Asia/Jakarta"), 2026, 1),
+            events.most_read(connection, days=100000),
+        )  # fmt: skip
+
+    before = figures()
+    # keep 10 days at Dec 15 local: everything up to Dec 4 local is folded; Dec 10 and later stay raw
+    folded = events.compact(
+        connection, timezone="Asia/Jakarta", keep_days=10, now=datetime.datetime(2026, 12, 15, 5, tzinfo=datetime.UTC)
+    )
+    assert folded == 16
+    assert connection.execute("SELECT min(at) FROM events").fetchone()[0] == "2026-12-10T05:00:00Z"
+    # the read at 00:30 local on Nov 3 is kept as Nov 3 (17:00 UTC the day before), not as Nov 2
+    assert [
+        tuple(row)
+        for row in connection.execute(
+            "SELECT at, n FROM event_days WHERE kind = 'read' AND at LIKE '2026-11-0%' ORDER BY at"
+        )
+    ] == [("2026-11-01T17:00:00Z", 2), ("2026-11-02T17:00:00Z", 1)]
+    assert figures() == before
+    # nothing is folded twice
+    assert (
+        events.compact(
+            connection,
+            timezone="Asia/Jakarta",
+            keep_days=10,
+            now=datetime.datetime(2026, 12, 15, 5, tzinfo=datetime.UTC),
+        )
+        == 0
+    )
+    assert figures() == before
+    with pytest.raises(ValueError):
+        events.compact(connection, timezone="Asia/Jakarta", keep_days=0, now=NOW)

@@ -17,8 +17,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class Response:
-    def __init__(self, status: int, body: str, headers: Message) -> None:
-        self.status, self.body, self.headers = status, body, headers
+    def __init__(self, status: int, body: bytes | str, headers: Message) -> None:
+        """*body* as received (bytes: kept in `raw` for PDFs and images) or as text."""
+        self.status, self.headers = status, headers
+        self.raw = body if isinstance(body, bytes) else body.encode("utf-8")
+        self.body = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
 
     @property
     def location(self) -> str | None:
@@ -51,10 +54,10 @@ class Client:
         request = urllib.request.Request(self.base + path, data=body, headers=headers or {})  # noqa: S310 - ours
         try:
             with self.opener.open(request, timeout=30) as response:
-                return Response(response.status, response.read().decode("utf-8", "replace"), response.headers)
+                return Response(response.status, response.read(), response.headers)
         except urllib.error.HTTPError as error:
             with error:
-                return Response(error.code, error.read().decode("utf-8", "replace"), error.headers)
+                return Response(error.code, error.read(), error.headers)
 
     def get(self, path: str, **kwargs) -> Response:
         return self.request(path, **kwargs)

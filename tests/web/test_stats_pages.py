@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+from zoneinfo import ZoneInfo
 
 from catalog import db, outbox
 from tests.web.client import Client
@@ -65,7 +66,8 @@ def test_visits_searches_and_views_are_counted_without_a_patron(workspace):
         book = connection.execute(
             "INSERT INTO records (title, ddc, language) VALUES ('Menanam Padi', '633', 'id')"
         ).lastrowid
-        connection.execute("INSERT INTO events (kind, record_id) VALUES ('read', ?)", (book,))
+        for _reader in range(5):  # stats_min_count: fewer would be withheld from the title-level export
+            connection.execute("INSERT INTO events (kind, record_id) VALUES ('read', ?)", (book,))
     visitor = Client(workspace.base)
     assert visitor.get("/").status == 200
     assert visitor.cookie("kunjungan") == "1"
@@ -78,8 +80,10 @@ def test_visits_searches_and_views_are_counted_without_a_patron(workspace):
     assert counted["visit"] == 2 and counted["search"] == 1 and counted["zero_result_search"] == 1
     assert counted["record_view"] == 2
     with contextlib.closing(workspace.datadir.connect()) as connection:
-        assert [tuple(row) for row in connection.execute("SELECT query, searches FROM zero_result_queries")] == [
-            ("kapal selam", 1)
+        # kept under the library's own date (the workspace's time zone), not the UTC date
+        today = datetime.datetime.now(ZoneInfo(workspace.app.config["EBOOKSERVER"].timezone)).date().isoformat()
+        assert [tuple(row) for row in connection.execute("SELECT day, query, searches FROM zero_result_queries")] == [
+            (today, "kapal selam", 1)
         ]
         assert set(connection.execute("SELECT * FROM events").fetchone().keys()) == {"id", "at", "kind", "record_id"}
 
@@ -95,6 +99,9 @@ def test_visits_searches_and_views_are_counted_without_a_patron(workspace):
     assert platform.status == 200 and "NPP:3204012345" in platform.text and "Searches_Platform" in platform.text
     titles = admin.get("/kelola/statistik/counter/TR_B1.json")
     assert titles.status == 200 and '"Report_ID": "TR_B1"' in titles.text and "Menanam Padi" in titles.text
+    refused = admin.get("/kelola/statistik/counter/TR_B2.csv")
+    assert refused.status == 200 and "Book Access Denied" in refused.text
+    assert admin.get("/kelola/statistik/counter/TR_B9.csv").status == 404
     assert 'href="/kelola/statistik"' in admin.get("/kelola/").body  # in the staff menu
 
 

@@ -289,6 +289,20 @@ def test_push_stats_and_export_stats_commands(tmp_path, receiver):
     result = runner.invoke(main, ["--data-dir", str(data), "push-stats", "--include-today"], env={
         "EBOOKSERVER_UPSTREAM_URL": "", "EBOOKSERVER_UPSTREAM_TOKEN": ""})  # fmt: skip
     assert result.exit_code == 0 and "upstream_url" in result.output
+    # the daily run folds usage events older than events_keep_days into daily counts
+    with contextlib.closing(datadir.connect()) as connection, db.transaction(connection):
+        for at in ("2026-01-05T01:00:00Z", "2026-01-05T02:00:00Z", "2026-01-06T01:00:00Z"):
+            connection.execute("INSERT INTO events (at, kind) VALUES (?, 'visit')", (at,))
+        connection.execute("INSERT INTO events (kind) VALUES ('visit')")  # now: kept as it is
+    keep_30_days = {"EBOOKSERVER_UPSTREAM_URL": "", "EBOOKSERVER_EVENTS_KEEP_DAYS": "30", "EBOOKSERVER_LANGUAGE": "en"}
+    result = runner.invoke(main, ["--data-dir", str(data), "push-stats"], env=keep_30_days)
+    assert result.exit_code == 0 and "folded into daily counts: 3" in result.output, result.output
+    with contextlib.closing(datadir.connect()) as connection:
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+        assert [tuple(row) for row in connection.execute("SELECT at, kind, n FROM event_days ORDER BY at")] == [
+            ("2026-01-04T17:00:00Z", "visit", 2),
+            ("2026-01-05T17:00:00Z", "visit", 1),
+        ]
 
 
 def test_a_receiver_without_a_token_is_refused(tmp_path):
