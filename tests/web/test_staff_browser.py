@@ -80,7 +80,15 @@ def test_a_librarians_first_day(workspace, page):
     page.goto(workspace.base + "/")
     assert "Dongeng Sore" in page.locator("section.upcoming").inner_text()
 
-    for path in ("/kelola/pengguna", "/kelola/perpustakaan", "/kelola/audit", "/kelola/sirkulasi/terlambat"):
+    for path in (
+        "/kelola/pengguna",
+        "/kelola/perpustakaan",
+        "/kelola/audit",
+        "/kelola/sirkulasi/terlambat",
+        "/kelola/statistik",
+        "/kelola/statistik/bulanan",
+        "/kelola/statistik/kirim",
+    ):
         page.goto(workspace.base + path)
         found[path] = _axe_serious(page)
     page.get_by_role("button", name="Keluar").click()
