@@ -10,11 +10,11 @@ from typing import Any
 import barcode
 import segno
 from barcode.writer import SVGWriter
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from catalog import circulation, db, members, pins
+from catalog import circulation, db, lending, members, pins
 from catalog.errors import CatalogError, MemberNotFound
 from catalog.i18n import N_
 from ebookserver import forms, i18n
@@ -94,6 +94,8 @@ def member(member_id: int):
         member=found,
         loans=[loan for loan in loans if not loan["returned_at"]],
         history=[loan for loan in loans if loan["returned_at"]][:20],
+        # e-book loans and holds, as the patron sees them on their account page
+        shelf=lending.shelf(get_db(), member_id, policy=current_app.config["EBOOKSERVER"].lending_policy()),
         confirm=forms.ConfirmForm(),
         checkout=forms.CheckoutForm(member=found["number"]),
     )

@@ -146,3 +146,31 @@ def test_the_dashboard_counts_todays_desk(workspace):
     text = admin.get("/kelola/").text
     for figure in ("2 dipinjamkan", "1 dikembalikan", "1 sedang dipinjam", "1 terlambat", "1 anggota baru"):
         assert figure in text, figure
+
+
+def test_the_member_page_shows_their_e_book_loans_and_queue(workspace):
+    from catalog import lending
+
+    admin = workspace.set_up()
+    member_id, _number = _register(admin, name="Siti Aminah")
+    other_id, _other = _register(admin, name="Budi")
+    with contextlib.closing(workspace.datadir.connect()) as connection, db.transaction(connection):
+        lent, wanted = (
+            connection.execute(
+                "INSERT INTO records (title, licence, licence_copies) VALUES (?, 'lending', 1)", (title,)
+            ).lastrowid
+            for title in ("Menanam Padi", "Beternak Lele")
+        )
+    with contextlib.closing(workspace.datadir.connect()) as connection:
+        lending.borrow(connection, lent, member_id)
+        lending.borrow(connection, wanted, other_id)
+        assert lending.borrow(connection, wanted, member_id)["outcome"] == "hold"
+    page = admin.get(f"/kelola/anggota/{member_id}")
+    loans = page.body.split("E-book dipinjam", 1)[1].split("</table>", 1)[0]
+    assert "Menanam Padi" in loans and "Beternak Lele" not in loans
+    queue = page.body.split("Menunggu e-book", 1)[1].split("</table>", 1)[0]
+    assert "Beternak Lele" in queue and "<td>1</td>" in queue
+    budi = admin.get(f"/kelola/anggota/{other_id}").body
+    assert "Beternak Lele" in budi.split("E-book dipinjam", 1)[1] and "Menunggu e-book" not in budi
+    nobody_id, _nobody = _register(admin, name="Rina")
+    assert "Tidak ada e-book yang dipinjam." in admin.get(f"/kelola/anggota/{nobody_id}").text
