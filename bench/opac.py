@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import os
 import random
 import subprocess
 import sys
@@ -191,7 +192,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--queries", type=int, default=140, help="Distinct results pages in the load (kinds in turn).")
+    parser.add_argument(
+        "--results-cache",
+        type=int,
+        default=0,
+        help="The server's search_results_cached (default 0: every request searches; the product keeps 64).",
+    )
     arguments = parser.parse_args()
+    # the servers started below inherit it: results are worked out for every request unless asked
+    os.environ["EBOOKSERVER_SEARCH_RESULTS_CACHED"] = str(arguments.results_cache)
     arguments.workdir.mkdir(parents=True, exist_ok=True)
 
     machine = search_bench.machine_facts()

@@ -1056,8 +1056,16 @@ def main() -> None:
     parser.add_argument("--http-clients", type=int, default=20)
     parser.add_argument("--http-seconds", type=float, default=30.0)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--results-cache",
+        type=int,
+        default=0,
+        help="The server's search_results_cached (default 0: every request searches; the product keeps 64).",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile our build and queries (slows them).")
     args = parser.parse_args()
+    # the servers started below inherit it: results are worked out for every request unless asked
+    os.environ["EBOOKSERVER_SEARCH_RESULTS_CACHED"] = str(args.results_cache)
     args.workdir.mkdir(parents=True, exist_ok=True)
     phases: dict = {}
 

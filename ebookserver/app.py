@@ -31,6 +31,7 @@ def create_app(
     app.config["DATADIR"] = DataDir(settings.data_dir)
     app.config["DATADIR"].create()
     app.config["SEARCH_INDEX"] = search_engine.open_index(app.config["DATADIR"])
+    app.config["SEARCH_INDEX"].results_cached = settings.search_results_cached
     if check_index:
         _check_index_in_background(app)
     _announce_setup(app)

@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "renew_grace_days", 0, "Days late a printed loan may still be renewed (0: renew only before it is due).", int
     ),
+    Setting(
+        "search_results_cached",
+        64,
+        "Searches whose ranked results each server process keeps, so the next page costs only its snippets (0: none).",
+        int,
+    ),
     Setting("max_file_mb", 500, "Largest e-book file accepted, in megabytes.", int),
     Setting("ingest_workers", 0, "Extraction worker processes for imports (0: one per CPU core).", int),
     Setting("ingest_timeout_seconds", 300, "Time budget for reading one file before it is refused.", int),

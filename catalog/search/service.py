@@ -87,28 +87,15 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         record_searcher, unit_searcher, vocabulary = searchers
         if record_searcher.doc_count() == 0:  # Whoosh cannot score in an empty index
             return {**empty, "message": "no-results"}
-        filters = _filters(request.filters)
-        partial = False
-        books_with = _books_with(unit_searcher)
-        compiled = compiler.record_query(parsed, vocabulary, books_with=books_with)
-        if compiled is None:
-            return {**empty, "message": "empty-query"}
-        if filters is not None and next(iter(record_searcher.docs_for_query(filters)), None) is None:
-            # Whoosh ignores a filter that matches nothing; here it means no book can match.
-            return {**empty, "message": "no-results"}
-        results = _matches(record_searcher, compiled, filters, request.sort)
-        if not results.docs() and compiler.has_partial_words(parsed):
-            # Nothing as typed: let long words also find the longer words they begin.
-            partial = True
-            compiled = compiler.record_query(parsed, vocabulary, partial=True, books_with=books_with)
-            results = _matches(record_searcher, compiled, filters, request.sort)
-        matched = results.docs()
-        total = len(matched)
-        facets = _facets(record_searcher, matched)
+        size = getattr(index, "results_cached", RESULTS_CACHED)
+        ranked = _ranked(searchers, parsed, request, page * page_size, size)
+        if isinstance(ranked, str):
+            return {**empty, "message": ranked}
+        top_n, total, facets, partial = ranked
         wanted_units = compiler.unit_query(parsed, vocabulary, partial=partial)
         page_hits = [
             (record_searcher.stored_fields(docnum)["id"], _score(score))
-            for score, docnum in results.top_n[(page - 1) * page_size : page * page_size]
+            for score, docnum in top_n[(page - 1) * page_size : page * page_size]
         ]
         values: dict = {}
         places = _places(unit_searcher, [record_id for record_id, _ in page_hits], wanted_units, values)
@@ -125,11 +112,55 @@ def _search(index: SearchIndex, connection: sqlite3.Connection, request: SearchR
         "total": total,
         "pages": (total + page_size - 1) // page_size,
         "hits": hits,
-        "facets": facets,
+        "facets": {name: [dict(item) for item in items] for name, items in facets.items()},  # the cache's own
         "suggestion": suggestion,
         "partial_words": partial,
         "message": None if hits else ("no-results" if not total else "past-last-page"),
     }
+
+
+# Ranked results kept per record searcher (a searcher sees one state of the index, so a commit
+# or rebuild, which brings new searchers, also brings an empty cache): turning to page 2 of a
+# search, going back to the results, or the same popular search again costs only the page's
+# snippets. Bounded: RESULTS_CACHED searches (or the index's `results_cached`, from the setting
+# `search_results_cached`), each with its first RANKS_CACHED books in order.
+RESULTS_CACHED = 64
+RANKS_CACHED = 1000
+
+
+def _ranked(searchers, parsed, request: SearchRequest, needed: int, size: int):
+    """(the best *needed* or more books as (score, docnum), the total, the facets, whether long
+    words also found the longer words they begin), or a message when nothing can match. The
+    last *size* searches are kept."""
+    record_searcher, unit_searcher, vocabulary = searchers
+    key = (request.text, tuple(request.filters), request.sort)
+    cache = record_searcher.__dict__.setdefault("_ranked", {})
+    found = cache.get(key)
+    if found is not None and (len(found[0]) >= needed or len(found[0]) == found[1]):
+        cache[key] = cache.pop(key)  # most recently used last
+        return found
+    filters = _filters(request.filters)
+    partial = False
+    books_with = _books_with(unit_searcher)
+    compiled = compiler.record_query(parsed, vocabulary, books_with=books_with)
+    if compiled is None:
+        return "empty-query"
+    if filters is not None and next(iter(record_searcher.docs_for_query(filters)), None) is None:
+        # Whoosh ignores a filter that matches nothing; here it means no book can match.
+        return "no-results"
+    results = _matches(record_searcher, compiled, filters, request.sort)
+    if not results.docs() and compiler.has_partial_words(parsed):
+        # Nothing as typed: let long words also find the longer words they begin.
+        partial = True
+        compiled = compiler.record_query(parsed, vocabulary, partial=True, books_with=books_with)
+        results = _matches(record_searcher, compiled, filters, request.sort)
+    matched = results.docs()
+    found = (list(results.top_n[: max(needed, RANKS_CACHED)]), len(matched), _facets(record_searcher, matched), partial)
+    while cache and len(cache) >= size:
+        del cache[next(iter(cache))]  # the least recently used
+    if size:
+        cache[key] = found
+    return found
 
 
 def _books_with(unit_searcher):
