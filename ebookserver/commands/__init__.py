@@ -1,0 +1,1 @@
+"""The subcommands of `ebookserver`, by subject (ebookserver/cli.py puts them together)."""
