@@ -10,26 +10,28 @@ from Whoosh's scorer for each term and applied to the same weights and field len
 compound queries add their parts' scores as Whoosh's union and intersection matchers do.
 
 Anything else (ranges, prefixes, wildcards...) is not evaluated here: `evaluate` returns
-None and the caller lets Whoosh run the query.
+None and the caller lets Whoosh run the query. The same shapes evaluated on a few wanted
+documents (a book's pages) are in `within.py`, the books that have a phrase in `phrases.py`,
+and the per-segment columns in `columns.py`.
 """
 
 from __future__ import annotations
 
 import io
-import struct
 from bisect import bisect_left
 from itertools import accumulate
 from pickle import Unpickler, UnpicklingError, loads
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, _lenfield
-from whoosh.columns import NumericColumn, RefBytesColumn
 from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Positions
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.system import _INT_SIZE, unpack_int
 from whoosh.util.numeric import byte_to_length
+
+from catalog.search.columns import LENGTHS, column_values, deleted_in, segment_cache
 
 
 class Unsupported(Exception):
@@ -133,10 +135,6 @@ class _LeafMatcher(W3LeafMatcher):
         self._maxlength = byte_to_length(longest)
 
 
-def _deleted(reader):
-    return reader.deleted_docs_set if reader.has_deletions() else None
-
-
 def term_postings(reader, field: str, text: str, values: bool = False):
     """Every posting of a term in one segment: (ids, weights, values or None), deleted
     documents left out."""
@@ -163,7 +161,7 @@ def term_postings(reader, field: str, text: str, values: bool = False):
             if values:
                 found_values.append(matcher.value())
             matcher.next()
-    deleted = _deleted(reader)
+    deleted = deleted_in(reader)
     if deleted:
         keep = [number for number, docnum in enumerate(ids) if docnum not in deleted]
         ids = [ids[number] for number in keep]
@@ -198,11 +196,11 @@ def _block(matcher: W3LeafMatcher, values: bool):
 def decoder(format_):
     """A function from a posting's encoded value to its positions."""
     if type(format_) is Positions:
-        return _positions
+        return positions_of
     return format_.decoder("positions")
 
 
-def _positions(value: bytes) -> list[int]:
+def positions_of(value: bytes) -> list[int]:
     """whoosh.formats.Positions.decode_positions, with the running sum in C."""
     if not value.endswith(b"."):
         value += b"."
@@ -218,7 +216,7 @@ def term_postings_in(reader, field: str, text: str, wanted: list[int]) -> dict[i
     matcher = _raw_matcher(reader, field, text)
     if matcher is None:
         return found
-    deleted = _deleted(reader)
+    deleted = deleted_in(reader)
     if isinstance(matcher, W3LeafMatcher):
         position = 0
         while matcher.is_active() and position < len(wanted):
@@ -253,7 +251,7 @@ def term_postings_in(reader, field: str, text: str, wanted: list[int]) -> dict[i
 # --- scoring --------------------------------------------------------------------------------
 
 
-class _Scoring:
+class Scoring:
     """How one leaf searcher scores a term: Whoosh's scorer, unpacked."""
 
     def __init__(self, leaf_searcher) -> None:
@@ -273,7 +271,7 @@ class _Scoring:
             if column_reader is None:
                 lengths = [1] * self.reader.doc_count_all()
             else:
-                lengths = [_LENGTHS[byte] for byte in _column_values(column_reader)]
+                lengths = [LENGTHS[byte] for byte in column_values(column_reader)]
             self.lengths_cache[key] = lengths
         return lengths
 
@@ -294,7 +292,7 @@ class _Scoring:
         return ("bm25", parent.idf(field, btext), parent.avg_field_length(field) or 1, b, weighting.K1)
 
 
-def _scores(kind, field, ids, weights, scoring: _Scoring):
+def score_all(kind, field, ids, weights, scoring: Scoring):
     if kind[0] == "weight":
         return list(weights)
     _, idf, avgfl, b, k1 = kind
@@ -317,7 +315,7 @@ def evaluate(searcher, query: wq.Query) -> dict[int, float] | None:
     try:
         result: dict[int, float] = {}
         for leaf, offset in searcher.leaf_searchers():
-            scores = _evaluate(query, _Scoring(leaf), searcher)
+            scores = _evaluate(query, Scoring(leaf), searcher)
             if offset:
                 result.update((docnum + offset, score) for docnum, score in scores.items())
             else:
@@ -327,7 +325,7 @@ def evaluate(searcher, query: wq.Query) -> dict[int, float] | None:
         return None
 
 
-def _evaluate(query, scoring: _Scoring, top_searcher) -> dict[int, float]:
+def _evaluate(query, scoring: Scoring, top_searcher) -> dict[int, float]:
     if query is wq.NullQuery or isinstance(query, type(wq.NullQuery)):
         return {}
     if isinstance(query, DocSetQuery):
@@ -340,7 +338,7 @@ def _evaluate(query, scoring: _Scoring, top_searcher) -> dict[int, float]:
         if query.minmatch or query.scale or query.boost != 1.0:
             raise Unsupported("Or options")
         parts = [_evaluate(sub, scoring, top_searcher) for sub in query.subqueries]
-        return _union(parts)
+        return union(parts)
     if type(query) is wq.And:
         if query.boost != 1.0:
             raise Unsupported("And boost")
@@ -365,7 +363,7 @@ def _evaluate(query, scoring: _Scoring, top_searcher) -> dict[int, float]:
     raise Unsupported(type(query).__name__)
 
 
-def _sequence(query: wq.Sequence, scoring: _Scoring) -> dict[int, float]:
+def _sequence(query: wq.Sequence, scoring: Scoring) -> dict[int, float]:
     """A phrase over a whole segment: the documents where one term of each step follows
     the last, scored as the sum of the steps' scores (as Whoosh's SpanNear does)."""
     if query.boost != 1.0 or not query.ordered:
@@ -388,9 +386,9 @@ def _sequence(query: wq.Sequence, scoring: _Scoring) -> dict[int, float]:
             if not ids:
                 continue
             kind = scoring.scorer(field, text)
-            parts.append(dict(zip(ids, _scores(kind, field, ids, weights, scoring), strict=True)))
+            parts.append(dict(zip(ids, score_all(kind, field, ids, weights, scoring), strict=True)))
             values.append((decoder(scoring.searcher.schema[field].format), dict(zip(ids, encoded, strict=True))))
-        scores = _union(parts)
+        scores = union(parts)
         step_scores.append(scores)
         step_values.append(values)
         common = set(scores) if common is None else common.intersection(scores)
@@ -411,7 +409,7 @@ def _sequence(query: wq.Sequence, scoring: _Scoring) -> dict[int, float]:
     return result
 
 
-def _union(parts: list[dict[int, float]]) -> dict[int, float]:
+def union(parts: list[dict[int, float]]) -> dict[int, float]:
     parts = sorted(parts, key=len, reverse=True)
     if not parts:
         return {}
@@ -424,7 +422,7 @@ def _union(parts: list[dict[int, float]]) -> dict[int, float]:
     return result
 
 
-def _term(query: wq.Term, scoring: _Scoring) -> dict[int, float]:
+def _term(query: wq.Term, scoring: Scoring) -> dict[int, float]:
     if query.boost != 1.0 or query.minquality:
         raise Unsupported("Term options")
     field = query.fieldname
@@ -433,16 +431,16 @@ def _term(query: wq.Term, scoring: _Scoring) -> dict[int, float]:
     if not ids:
         return {}
     kind = scoring.scorer(field, text)
-    return dict(zip(ids, _scores(kind, field, ids, weights, scoring), strict=True))
+    return dict(zip(ids, score_all(kind, field, ids, weights, scoring), strict=True))
 
 
-def _docset(query: DocSetQuery, scoring: _Scoring, top_searcher) -> dict[int, float]:
+def _docset(query: DocSetQuery, scoring: Scoring, top_searcher) -> dict[int, float]:
     """The documents of one segment whose *field* holds one of the query's values."""
     key = ("docset", query.field)
     by_value = scoring.lengths_cache.get(key)
     if by_value is None:
         by_value = {}
-        deleted = _deleted(scoring.reader)
+        deleted = deleted_in(scoring.reader)
         for docnum, fields in scoring.reader.iter_docs():
             if deleted and docnum in deleted:
                 continue
@@ -457,7 +455,7 @@ def _docset(query: DocSetQuery, scoring: _Scoring, top_searcher) -> dict[int, fl
     return result
 
 
-# --- phrases --------------------------------------------------------------------------------
+# --- phrases (positions that follow each other) ----------------------------------------------
 
 
 def phrase_chain(position_lists: list[list[int]], slop: int) -> bool:
@@ -473,220 +471,3 @@ def phrase_chain(position_lists: list[list[int]], slop: int) -> bool:
         if not current:
             return False
     return True
-
-
-def _leaf_parts(searcher, wanted: list[int]):
-    """(leaf searcher, offset, its wanted docnums as local numbers) for each segment."""
-    parts = []
-    for leaf, offset in searcher.leaf_searchers():
-        end = offset + leaf.reader().doc_count_all()
-        low, high = bisect_left(wanted, offset), bisect_left(wanted, end)
-        parts.append((leaf, offset, [docnum - offset for docnum in wanted[low:high]]))
-    return parts
-
-
-def evaluate_in(searcher, query: wq.Query, wanted: list[int], read: dict | None = None) -> dict[int, float] | None:
-    """docnum -> score for the *wanted* documents (ascending) that match *query*, as Whoosh
-    scores them; for the page/chapter queries (words, their forms, phrases). None when
-    the query has another shape. The postings read are put in *read*:
-    (field, term, segment offset) -> {local docnum: (weight, encoded value)}."""
-    result: dict[int, float] = {}
-    try:
-        for leaf, offset, local in _leaf_parts(searcher, wanted):
-            if not local:
-                continue
-            scoring = _Scoring(leaf)
-            scoring.read, scoring.offset = read, offset
-            scores, _ = _evaluate_in(query, scoring, local)
-            result.update((docnum + offset, score) for docnum, score in scores.items())
-    except Unsupported:
-        return None
-    return result
-
-
-def _evaluate_in(query, scoring: _Scoring, wanted: list[int]):
-    """(docnum -> score, docnum -> positions or None) for the wanted documents of a segment;
-    the positions are those of the query's terms, merged (for phrases)."""
-    if query is wq.NullQuery or isinstance(query, type(wq.NullQuery)):
-        return {}, _NO_VALUES
-    if isinstance(query, wq.Term):
-        if query.boost != 1.0 or query.minquality:
-            raise Unsupported("Term options")
-        field = query.fieldname
-        text = query.text.decode("utf-8") if isinstance(query.text, bytes) else query.text
-        found = term_postings_in(scoring.reader, field, text, wanted)
-        if scoring.read is not None:
-            scoring.read[(field, text, scoring.offset)] = found
-        if not found:
-            return {}, _NO_VALUES
-        kind = scoring.scorer(field, text)
-        ids = sorted(found)
-        weights = [found[docnum][0] for docnum in ids]
-        scores = dict(zip(ids, _scores(kind, field, ids, weights, scoring), strict=True))
-        return scores, _Values(scoring.searcher.schema[field].format, {docnum: found[docnum][1] for docnum in ids})
-    if type(query) is wq.Or:
-        if query.minmatch or query.scale or query.boost != 1.0:
-            raise Unsupported("Or options")
-        parts = [_evaluate_in(sub, scoring, wanted) for sub in query.subqueries]
-        return _union([scores for scores, _ in parts]), _MergedValues([values for _, values in parts])
-    if type(query) is wq.Sequence:
-        if query.boost != 1.0 or not query.ordered:
-            raise Unsupported("Sequence options")
-        parts = [_evaluate_in(sub, scoring, wanted) for sub in query.subqueries]
-        common = set(parts[0][0])
-        for scores, _ in parts[1:]:
-            common.intersection_update(scores)
-        scores: dict[int, float] = {}
-        for docnum in sorted(common):
-            if phrase_chain([values.positions(docnum) for _, values in parts], query.slop):
-                scores[docnum] = sum(part[docnum] for part, _ in parts)
-        return scores, _MergedValues([values for _, values in parts])
-    raise Unsupported(type(query).__name__)
-
-
-class _Values:
-    def __init__(self, format_, encoded: dict[int, bytes]) -> None:
-        self.format = format_
-        self.encoded = encoded
-
-    def positions(self, docnum: int) -> list[int]:
-        value = self.encoded.get(docnum)
-        return decoder(self.format)(value) if value is not None else []
-
-
-_NO_VALUES = _Values(None, {})
-
-
-class _MergedValues:
-    def __init__(self, parts) -> None:
-        self.parts = parts
-
-    def positions(self, docnum: int) -> list[int]:
-        found: list[int] = []
-        for part in self.parts:
-            found.extend(part.positions(docnum))
-        return found
-
-
-def phrase_owners(searcher, steps: list[list[str]], field: str, slop: int, owner_field: str) -> set:
-    """The values of *owner_field* (a column: the book of each page) of the documents where
-    the words of a phrase follow each other: each step is the terms one word may have
-    become. The rarest word's postings are read whole, the others' only in the blocks
-    that hold its documents; a book is settled at its first page with the phrase."""
-    owners_found: set = set()
-    parent = searcher.get_parent()
-    btext = searcher.schema[field].to_bytes
-    # Rarest first: fewest postings in the whole index.
-    order = sorted(range(len(steps)), key=lambda n: sum(parent.doc_frequency(field, btext(text)) for text in steps[n]))
-    for leaf, _offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        owners = column(reader, owner_field)
-        decode = decoder(leaf.schema[field].format)
-        step_values: list[list[dict]] = [[] for _ in steps]
-        candidates: list[int] | None = None
-        for number in order:
-            variants = step_values[number]
-            ids_of_step: set[int] = set()
-            for text in steps[number]:
-                if candidates is None:
-                    ids, _weights, values = term_postings(reader, field, text, values=True)
-                    found = dict(zip(ids, values, strict=True))
-                else:
-                    found = {docnum: value for docnum, (_weight, value) in term_postings_in(
-                        reader, field, text, candidates).items()}  # fmt: skip
-                if found:
-                    variants.append(found)
-                    ids_of_step.update(found)
-            candidates = sorted(ids_of_step if candidates is None else ids_of_step.intersection(candidates))
-            if not candidates:
-                break
-        if not candidates:
-            continue
-        first, rest = step_values[0], step_values[1:]
-        gaps = range(1, slop + 1)
-        fast = decode is _positions
-        for docnum in candidates:
-            owner = owners[docnum]
-            if owner in owners_found:
-                continue
-            current: set[int] = set()
-            for encoded in first:
-                value = encoded.get(docnum)
-                if value is not None:
-                    current.update(accumulate(loads(value[_INT_SIZE:] + b".")) if fast else decode(value))  # noqa: S301
-            for variants in rest:
-                following: set[int] = set()
-                for encoded in variants:
-                    value = encoded.get(docnum)
-                    if value is not None:
-                        following.update(accumulate(loads(value[_INT_SIZE:] + b".")) if fast else decode(value))  # noqa: S301
-                # Whoosh's ordered SpanNear: each word 1 to *slop* positions after the last.
-                if slop == 1:
-                    current = following.intersection([position + 1 for position in current])
-                else:
-                    current = following.intersection([position + gap for position in current for gap in gaps])
-                if not current:
-                    break
-            else:
-                owners_found.add(owner)
-    return owners_found
-
-
-def segment_cache(reader) -> dict:
-    """What is worth keeping about one segment (field lengths, columns, term infos): kept
-    with its reader, which Whoosh reuses across refreshes while the segment is unchanged."""
-    return reader.__dict__.setdefault("_fast_cache", {})
-
-
-def column(reader, field: str) -> list:
-    """A segment's column of *field* (a sortable field), as a list, values as text."""
-    cache = segment_cache(reader)
-    key = ("column", field)
-    values = cache.get(key)
-    if values is None:
-        raw = _column_values(reader.column_reader(field, translate=False))
-        values = [value.decode("utf-8") if isinstance(value, bytes) else value for value in raw]
-        cache[key] = values
-    return values
-
-
-_LENGTHS = [byte_to_length(byte) if byte else None for byte in range(256)]  # as doc_field_length gives them
-
-
-def _column_values(column_reader) -> list:
-    """Every document's value in a column: the two kinds this index reads (field lengths,
-    one byte each; ids, references to their unique values) read in one piece of the file,
-    any other kind one value at a time as Whoosh does."""
-    kind = type(column_reader)
-    if kind is RefBytesColumn.Reader:
-        count, size = column_reader._doccount, column_reader._itemsize
-        data = column_reader._dbfile.get(column_reader._basepos, count * size)
-        refs = struct.unpack(f"!{count}{column_reader._typecode}", data)
-        uniques = column_reader._uniques
-        return [uniques[ref] for ref in refs]
-    if kind is NumericColumn.Reader and column_reader._typecode == "B":
-        stored = column_reader._count
-        values = list(column_reader._dbfile.get(column_reader._basepos, stored))
-        return values + [column_reader._default] * (column_reader._doccount - stored)
-    return list(column_reader)
-
-
-def documents_by_value(searcher, field: str) -> list[tuple[int, dict]]:
-    """For each segment: (offset, value of the *field* column -> its live documents)."""
-    found = []
-    for leaf, offset in searcher.leaf_searchers():
-        reader = leaf.reader()
-        if reader.doc_count_all() == 0:  # an empty index (e.g. a catalogue of printed books only)
-            continue
-        cache = segment_cache(reader)
-        key = ("by-value", field)
-        by_value = cache.get(key)
-        if by_value is None:
-            deleted = _deleted(reader) or ()
-            by_value = {}
-            for docnum, value in enumerate(column(reader, field)):
-                if docnum not in deleted:
-                    by_value.setdefault(value, []).append(docnum)
-            cache[key] = by_value
-        found.append((offset, by_value))
-    return found

@@ -16,8 +16,8 @@ from collections import Counter
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
+from catalog.search import columns, phrases, postings, within
 from catalog.search import compile as compiler
-from catalog.search import postings
 from catalog.search.analysis import fold
 from catalog.search.index import SearchIndex
 from catalog.search.query import parse
@@ -169,7 +169,7 @@ def _books_with(unit_searcher):
     def books_with(unit_query: wq.Query) -> wq.Query:
         steps = _phrase_steps(unit_query)
         if steps is not None:
-            owners = postings.phrase_owners(unit_searcher, steps, "text", unit_query.slop, "record_id")
+            owners = phrases.phrase_owners(unit_searcher, steps, "text", unit_query.slop, "record_id")
             ids = {owner.decode("utf-8") if isinstance(owner, bytes) else owner for owner in owners}
             return postings.DocSetQuery("id", ids) if ids else wq.NullQuery
         documents = list(unit_searcher.docs_for_query(unit_query))
@@ -320,7 +320,7 @@ def _positions(
     pages wanted."""
     found: dict[int, dict[int, str]] = {docnum: {} for docnum in docnums}
     ordered = sorted(found)
-    for leaf, offset, local in postings._leaf_parts(unit_searcher, ordered):
+    for leaf, offset, local in within.leaf_parts(unit_searcher, ordered):
         if not local:
             continue
         decode = postings.decoder(leaf.schema["text"].format)
@@ -351,12 +351,12 @@ def _places(
     if wanted_units is None or not record_ids:
         return {}
     owner = {}
-    for offset, by_record in postings.documents_by_value(unit_searcher, "record_id"):
+    for offset, by_record in columns.documents_by_value(unit_searcher, "record_id"):
         for record_id in record_ids:
             for docnum in by_record.get(record_id, ()):
                 owner[docnum + offset] = record_id
     found: dict[str, list[tuple[float, int]]] = {}
-    scores = postings.evaluate_in(unit_searcher, wanted_units, sorted(owner), values)
+    scores = within.evaluate_in(unit_searcher, wanted_units, sorted(owner), values)
     if scores is not None:
         for docnum, score in sorted(scores.items()):
             found.setdefault(owner[docnum], []).append((score, docnum))
