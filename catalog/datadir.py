@@ -45,6 +45,8 @@ class DataDir:
     def create(self) -> list[str]:
         """Create whatever is missing and upgrade the database; returns the migrations applied."""
         folders = (self.root, self.files_dir, self.covers_dir, self.thumbs_dir, self.index_dir, self.tmp_dir)
+        # The database holds password hashes and members' details: not for other users (0750).
+        self.root.mkdir(mode=0o750, parents=True, exist_ok=True)
         for folder in (*folders, self.images_dir):
             folder.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(db.connect(self.database_path)) as connection:

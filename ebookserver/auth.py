@@ -114,13 +114,21 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def served_over_https() -> bool:
+    """Whether cookies must be Secure: the request came over HTTPS, or the library's address
+    (`public_url`) is https:// (a proxy in front ends TLS, so waitress itself sees plain HTTP)."""
+    return request.is_secure or current_app.config["EBOOKSERVER"].public_url.strip().lower().startswith("https://")
+
+
 def set_staff_cookie(response, token: str) -> None:
-    response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
+    g.forget_staff = False  # a stale cookie sent with the sign-in must not undo the new one
+    response.set_cookie(STAFF_COOKIE, token, httponly=True, samesite="Lax", secure=served_over_https(), path="/")
 
 
 def set_patron_cookie(response, token: str) -> None:
     """A session cookie (no expiry): closing the browser forgets it."""
-    response.set_cookie(PATRON_COOKIE, token, httponly=True, samesite="Lax", secure=request.is_secure, path="/")
+    g.forget_patron = False
+    response.set_cookie(PATRON_COOKIE, token, httponly=True, samesite="Lax", secure=served_over_https(), path="/")
 
 
 def safe_next(target: str | None) -> str | None:

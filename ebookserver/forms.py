@@ -125,6 +125,13 @@ class NewPasswordForm(Form, PasswordFields):
     pass
 
 
+class OwnPasswordForm(Form, PasswordFields):
+    """A signed-in librarian's own new password: the current one first (a PC left signed in
+    must not be enough to take the account over)."""
+
+    current = PasswordField(_("Current password"), validators=[_required(), Length(max=256)])
+
+
 class ConfirmForm(Form):
     """A button that changes something: only its CSRF token."""
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -228,6 +230,10 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file not found: {path}") from error
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"config file {path} is not valid TOML: {error}") from error
+    if any(table.get(name) for name in SECRET_SETTINGS) and path.stat().st_mode & stat.S_IROTH:
+        logging.getLogger("ebookserver").warning(
+            "config file %s holds a secret but every user of this computer can read it: chmod 640 %s", path, path
+        )
     return {name: _convert(_setting(name, str(path)), value, f"{path}: {name}") for name, value in table.items()}
 
 

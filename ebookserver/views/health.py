@@ -35,8 +35,7 @@ def healthz():
         "check_at_start": current_app.config.get("INDEX_CHECK"),
         "records": meta.get("records"),
         "schema_version": meta.get("schema_version"),
-        "path": str(datadir.index_dir),
-    }
+    }  # (no file system paths: anyone on the network may ask; `ebookserver doctor` shows them)
     try:
         report["disk"] = disk_space(datadir.root)  # ok: at least 2 GB and 10% free
     except OSError as error:

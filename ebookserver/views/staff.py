@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from catalog import accounts, circulation, db, members, records
 from catalog.datadir import SETUP_CODE, new_setup_code
 from catalog.errors import CatalogError
+from catalog.passwords import verify_secret
 from ebookserver import auth, forms, names
 from ebookserver.database import get_db
 from ebookserver.i18n import normalise_language, translations
@@ -212,6 +213,29 @@ def reset_password(user_id: int):
             flash(_("The password of %(username)s was changed; their sessions were ended.", username=user["username"]))
             return redirect(url_for("staff.users"))
     return render_template("staff/password.html", form=form, user=user)
+
+
+@blueprint.route("/sandi", methods=["GET", "POST"])
+def own_password():
+    """Any librarian changes their own password; every other session of the account ends and
+    this browser gets a new one."""
+    connection = get_db()
+    form = forms.OwnPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.refuse_client_if_limited(connection, _client())
+            if not verify_secret(form.current.data, g.staff["password_hash"]):
+                accounts.note_failure(connection, _client())
+                form.current.errors.append(_("This is not your current password."))
+            else:
+                with db.transaction(connection):
+                    accounts.set_password(connection, g.staff["id"], form.password.data)
+                    audit("user.password", f"user:{g.staff['id']}")
+                flash(_("Your password was changed. You were signed out everywhere else."))
+                return _signed_in(g.staff["id"], None)
+        except CatalogError as error:
+            form.form_errors.append(message_of(error))
+    return render_template("staff/own_password.html", form=form)
 
 
 @blueprint.route("/perpustakaan", methods=["GET", "POST"])
