@@ -5,6 +5,7 @@ the code and Enter, so every form submits on Enter and the next field has the fo
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import barcode
@@ -193,16 +194,28 @@ def barcode_svg(value: str) -> Markup:
     """A Code 128 barcode as inline SVG (scanners at the desk read it)."""
     out = io.BytesIO()
     barcode.get("code128", value, writer=SVGWriter()).write(
-        out, options={"module_height": 12.0, "font_size": 0, "text_distance": 0, "quiet_zone": 2.0}
+        out, options={"module_height": 12.0, "write_text": False, "text_distance": 0, "quiet_zone": 2.0}
     )
     svg = out.getvalue().decode("utf-8")
-    return Markup(svg[svg.index("<svg") :])  # noqa: S704 - made here from a validated member number
+    # Colours as attributes: the Content-Security-Policy blocks style="…", which drew every bar
+    # and the background black (an unreadable block on the printed card).
+    svg = re.sub(r'style="fill:(\w+);?"', r'fill="\1"', svg)
+    return Markup(_scalable(svg[svg.index("<svg") :]))  # noqa: S704 - made here from a validated member number
 
 
 def qr_svg(value: str) -> Markup:
     out = io.BytesIO()
-    segno.make(value, error="m").save(out, kind="svg", scale=4, xmldecl=False, svgns=True, title=None)
-    return Markup(out.getvalue().decode("utf-8"))  # noqa: S704 - made here from a validated member number
+    segno.make(value, error="m", micro=False).save(out, kind="svg", scale=4, xmldecl=False, svgns=True, title=None)
+    return Markup(_scalable(out.getvalue().decode("utf-8")))  # noqa: S704 - made here from a validated member number
+
+
+def _scalable(svg: str) -> str:
+    """Give an SVG a viewBox from its width and height: without one, the card's CSS size clips
+    it (the QR code lost its right side) instead of scaling it."""
+    size = re.search(r'<svg\b[^>]*?\swidth="([\d.]+)(mm)?"\s+height="([\d.]+)(mm)?"', svg)
+    unit = 96 / 25.4 if size[2] else 1  # user units per mm
+    width, height = float(size[1]) * unit, float(size[3]) * unit
+    return svg.replace("<svg ", f'<svg viewBox="0 0 {width:.2f} {height:.2f}" preserveAspectRatio="none" ', 1)
 
 
 # --- circulation ----------------------------------------------------------------------------

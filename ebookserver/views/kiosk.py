@@ -140,7 +140,9 @@ def qr_code(record_id: int):
     if record["withdrawn"]:
         abort(404)
     svg = io.BytesIO()
-    segno.make(record_url(record_id), error="m").save(svg, kind="svg", scale=QR_SCALE, border=4, xmldecl=False)
+    segno.make(record_url(record_id), error="m", micro=False).save(
+        svg, kind="svg", scale=QR_SCALE, border=4, xmldecl=False
+    )
     response = Response(svg.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-cache"
     return response
