@@ -25,7 +25,7 @@ except ImportError:  # Babel before 2.14 only has the older name
 
 ROOT = Path(__file__).resolve().parents[2]
 PO_FILE = ROOT / "ebookserver" / "translations" / "id" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "lazy_gettext": None}
 
 # A %-directive with a name, e.g. `%(size_mb)s` or `%(num)d`.
 PLACEHOLDER = re.compile(r"%\(([^)]*)\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
@@ -33,7 +33,7 @@ PLACEHOLDER = re.compile(r"%\(([^)]*)\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
 
 @functools.cache
 def extracted() -> dict[tuple[str | tuple[str, ...], str | None], list[str]]:
-    """Every message in the source, as `pybabel extract -F babel.cfg -k N_` finds it."""
+    """Every message in the source, as `pybabel extract -F babel.cfg -k N_ -k lazy_gettext` finds it."""
     with open(ROOT / "babel.cfg", encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle, "babel.cfg")
     messages: dict[tuple[str | tuple[str, ...], str | None], list[str]] = {}
@@ -74,6 +74,20 @@ def test_extraction_finds_messages_from_every_kind_of_source():
     assert "Importing" in ids  # _() in ebookserver/
     assert "Back to the catalogue" in ids  # _() in a Jinja template
     assert "%(num)s page" in ids  # ngettext() in a Jinja template
+    assert "The form had expired. Please send it again." in ids  # gettext() in a macro file
+    assert "The 4 to 8 digits the librarian gave you." in ids  # lazy_gettext() in a form
+
+
+def test_no_source_folder_is_one_the_extraction_skips():
+    """Babel's extraction silently skips folders whose names begin with `_` or `.`: their
+    messages would never be translated (the form macros once were, in `_parts/`)."""
+    skipped = [
+        str(folder.relative_to(ROOT))
+        for top in ("catalog", "ebookserver")
+        for folder in (ROOT / top).rglob("*")
+        if folder.is_dir() and folder.name.startswith(("_", ".")) and folder.name != "__pycache__"
+    ]
+    assert skipped == []
 
 
 def test_every_message_in_the_source_has_an_indonesian_translation():

@@ -118,3 +118,14 @@ def test_axe_finds_no_serious_or_critical_violations(site, page, theme):
         if serious:
             found[name] = serious
     assert found == {}
+
+
+def test_a_pin_can_be_shown_while_typing_it(site, page):
+    page.goto(site.base + "/masuk")
+    pin = page.get_by_label("PIN", exact=True)
+    pin.fill("2468")
+    assert pin.get_attribute("type") == "password"
+    page.get_by_label("Tampilkan yang saya ketik").check()
+    assert pin.get_attribute("type") == "text" and pin.input_value() == "2468"
+    page.get_by_label("Tampilkan yang saya ketik").uncheck()
+    assert pin.get_attribute("type") == "password"
