@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from defusedxml import ElementTree as SafeElementTree
 from catalog.errors import CorruptEbook, UnsafeXml
 from catalog.extract.html_text import parse_html
 from catalog.extract.model import Limits
-from catalog.extract.safezip import check_archive
+from catalog.extract.safezip import READ_ERRORS, check_archive, read_entry
 from catalog.i18n import N_
 
 CONTAINER = "urn:oasis:names:tc:opendocument:xmlns:container"
@@ -52,6 +53,10 @@ _DROPPED = {
 }  # fmt: skip
 _TO_DIV = {"body", "html", "nav", "aside", "article", "header", "footer", "main", "section", "center"}
 _HEADINGS = {f"h{level}" for level in range(1, 7)}
+# Control characters lxml's HTML parser keeps in texts and attributes but refuses to set
+# back (found by fuzzing; a vertical tab from a word processor is enough).
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9_.:]*")
 ALLOWED_TAGS = {
     *_HEADINGS, "p", "div", "span", "br", "hr", "em", "strong", "i", "b", "u", "s", "small", "sub", "sup",
     "mark", "abbr", "cite", "q", "code", "kbd", "samp", "var", "pre", "del", "ins", "bdi", "bdo", "wbr",
@@ -91,7 +96,7 @@ def read_package(archive: zipfile.ZipFile) -> Package:
     names = set(archive.namelist())
     if "META-INF/container.xml" not in names:
         raise CorruptEbook(detail=N_("the EPUB container (META-INF/container.xml) is missing"))
-    container = _parse_xml(archive.read("META-INF/container.xml"), "META-INF/container.xml")
+    container = _parse_xml(read_entry(archive, "META-INF/container.xml"), "META-INF/container.xml")
     rootfiles = [
         element.get("full-path")
         for element in container.iter(f"{{{CONTAINER}}}rootfile")
@@ -99,7 +104,7 @@ def read_package(archive: zipfile.ZipFile) -> Package:
     ]
     if not rootfiles or rootfiles[0] not in names:
         raise CorruptEbook(detail=N_("the EPUB package document (OPF) is missing"))
-    package = _parse_xml(archive.read(rootfiles[0]), rootfiles[0])
+    package = _parse_xml(read_entry(archive, rootfiles[0]), rootfiles[0])
     opf_dir = posixpath.dirname(rootfiles[0])
     media_types = {}
     for item in package.iter(f"{{{OPF}}}item"):
@@ -135,6 +140,7 @@ def chapter_html(
         raise CorruptEbook(detail=N_("a chapter of the EPUB cannot be read"))
     body = root if root.tag == "body" else root.find(".//body")
     body = root if body is None else body
+    _remove_control_characters(body)
     allowed_urls: set[str] = set()
     _rewrite(body, package, name, chapter_url, image_url, allowed_urls)
     if highlight is not None:
@@ -156,7 +162,7 @@ def chapter_image(path: Path, name: str, limits: Limits) -> tuple[bytes, str] | 
             return None
         if archive.getinfo(name).file_size > MAX_IMAGE_BYTES:
             return None
-        data = archive.read(name)
+        data = read_entry(archive, name)
     if not data.startswith(_SIGNATURES[media_type]) or (media_type == "image/webp" and data[8:12] != b"WEBP"):
         return None
     return data, media_type
@@ -165,7 +171,7 @@ def chapter_image(path: Path, name: str, limits: Limits) -> tuple[bytes, str] | 
 def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except READ_ERRORS as error:
         raise CorruptEbook(detail=N_("the ZIP archive is damaged")) from error
 
 
@@ -178,7 +184,7 @@ def _read_entry(archive: zipfile.ZipFile, name: str, max_bytes: int) -> bytes:
         raise CorruptEbook(detail=N_("a chapter of the EPUB cannot be read"))
     try:
         return archive.read(info)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as error:
+    except READ_ERRORS as error:
         raise CorruptEbook(detail=N_("a chapter of the EPUB cannot be read")) from error
 
 
@@ -235,6 +241,21 @@ def _rewrite(body, package: Package, chapter: str, chapter_url, image_url, allow
             _keep(element, local, shift)
 
 
+def _remove_control_characters(body) -> None:
+    """Control characters out of texts and attributes, so that moving them cannot fail."""
+    for element in body.iter():
+        for side in ("text", "tail"):
+            value = getattr(element, side)
+            if value and _NOT_XML_TEXT.search(value):
+                setattr(element, side, _NOT_XML_TEXT.sub("", value))
+        attributes = element.attrib.items()
+        if any(_NOT_XML_TEXT.search(name + value) for name, value in attributes):
+            element.attrib.clear()
+            for name, value in attributes:
+                if _PLAIN_NAME.fullmatch(name):  # an attribute otherwise named is none we keep
+                    element.set(name, _NOT_XML_TEXT.sub("", value))
+
+
 def _inside(element, body) -> bool:
     while element is not None:
         if element is body:
@@ -251,7 +272,11 @@ def _keep(element, local: str, shift: int) -> None:
     elif local in _HEADINGS:
         element.tag = f"h{min(max(int(local[1]) + shift, 2), 6)}"
     else:
-        element.tag = local
+        try:
+            element.tag = local
+        except ValueError:  # a name the parser took from damaged markup, invalid in HTML (fuzzing)
+            element.drop_tag()
+            return
     language = element.get("{http://www.w3.org/XML/1998/namespace}lang") or element.get("xml:lang")
     if language and not element.get("lang"):
         element.set("lang", language)

@@ -25,7 +25,7 @@ from catalog.extract.clean import clean_long_text, clean_text
 from catalog.extract.html_text import first_heading, html_text
 from catalog.extract.images import normalise_cover
 from catalog.extract.model import Contributor, Extraction, Limits, TextUnit, language_tag, year_from_date
-from catalog.extract.safezip import check_archive
+from catalog.extract.safezip import READ_ERRORS, check_archive, read_entry
 from catalog.i18n import N_
 
 DC = epub.NAMESPACES["DC"]
@@ -86,6 +86,8 @@ class _TolerantReader(epub.EpubReader):
     def read_file(self, name):
         try:
             return super().read_file(name)
+        except READ_ERRORS as error:
+            raise CorruptEbook(detail=N_("the ZIP archive is damaged")) from error
         except KeyError:
             normalised = posixpath.normpath(name)
             if normalised in ("META-INF/container.xml", posixpath.normpath(self.opf_file or "")):
@@ -113,17 +115,17 @@ def _screen_package_xml(path: Path) -> None:
         names = set(archive.namelist())
         if "META-INF/container.xml" not in names:
             raise CorruptEbook(detail=N_("the EPUB container (META-INF/container.xml) is missing"))
-        container = _safe_parse(archive.read("META-INF/container.xml"), "META-INF/container.xml")
+        container = _safe_parse(read_entry(archive, "META-INF/container.xml"), "META-INF/container.xml")
         rootfiles = _rootfiles(container)
         if not rootfiles or rootfiles[0] not in names:
             raise CorruptEbook(detail=N_("the EPUB package document (OPF) is missing"))
-        package = _safe_parse(archive.read(rootfiles[0]), rootfiles[0])
+        package = _safe_parse(read_entry(archive, rootfiles[0]), rootfiles[0])
         base = posixpath.dirname(rootfiles[0])
         for item in package.iter("{%s}item" % OPF):  # noqa: UP031
             if item.get("media-type") in _XML_PARTS_TO_SCREEN and item.get("href"):
                 name = posixpath.normpath(posixpath.join(base, unquote(item.get("href"))))
                 if name in names:
-                    _safe_parse(archive.read(name), name)
+                    _safe_parse(read_entry(archive, name), name)
 
 
 def _rootfiles(container) -> list[str]:

@@ -19,6 +19,10 @@ _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _SUBJECT_AS_TERM_MAX = 80
 
+# MuPDF's own exceptions (pymupdf.mupdf.FzErrorFormat and the like, raised by its lower-level
+# calls such as the XMP stream's) derive from Exception, not RuntimeError: found by fuzzing.
+_READ_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
+
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 
@@ -26,25 +30,29 @@ pymupdf.TOOLS.mupdf_display_warnings(False)
 def extract_pdf(path: Path, limits: Limits) -> Extraction:
     try:
         document = pymupdf.open(path, filetype="pdf")
-    except (pymupdf.FileDataError, RuntimeError, ValueError) as error:
+    except _READ_ERRORS as error:
         raise CorruptEbook(detail=N_("the PDF structure cannot be read")) from error
     with document:
         if document.needs_pass:
             raise PasswordProtected()
-        if document.page_count < 1:
+        try:
+            page_count = document.page_count
+        except _READ_ERRORS as error:  # a page tree whose /Count is impossible (found by fuzzing)
+            raise CorruptEbook(detail=N_("the PDF structure cannot be read")) from error
+        if page_count < 1:
             raise CorruptEbook(detail=N_("the PDF has no readable pages"))
-        extraction = Extraction(format="pdf", pages=document.page_count)
+        extraction = Extraction(format="pdf", pages=page_count)
         _read_metadata(document, extraction)
-        sections = _sections_by_page(document)
-        for number in range(min(document.page_count, limits.max_text_units)):
+        sections = _sections_by_page(document, page_count)
+        for number in range(min(page_count, limits.max_text_units)):
             try:
                 text = document.load_page(number).get_text("text", sort=False)
-            except (RuntimeError, ValueError):
+            except _READ_ERRORS:
                 text = ""
             extraction.units.append(TextUnit(seq=number + 1, text=_tidy(text), label=sections.get(number + 1)))
         try:
             extraction.cover_jpeg, extraction.thumb_jpeg = render_first_page(document, limits)
-        except (RuntimeError, ValueError):
+        except _READ_ERRORS:
             extraction.skipped.append("cover")
     # MuPDF keeps fonts and images of past documents in a store of up to 256 MB; a worker
     # reads one book after another, so it empties the store after each.
@@ -72,16 +80,16 @@ def _read_metadata(document: pymupdf.Document, extraction: Extraction) -> None:
     extraction.subjects = list(dict.fromkeys(clean_text(term) for term in subjects if clean_text(term)))
 
 
-def _sections_by_page(document: pymupdf.Document) -> dict[int, str]:
+def _sections_by_page(document: pymupdf.Document, page_count: int) -> dict[int, str]:
     """For each page, the title of the outline section it belongs to (from the PDF's bookmarks)."""
     try:
         outline = [(page, clean_text(title)) for _level, title, page, *_ in document.get_toc(simple=True) if page > 0]
-    except (RuntimeError, ValueError):
+    except _READ_ERRORS:
         return {}
     outline = sorted(((page, title) for page, title in outline if title), key=lambda entry: entry[0])
     sections: dict[int, str] = {}
     for index, (start, title) in enumerate(outline):
-        end = outline[index + 1][0] if index + 1 < len(outline) else document.page_count + 1
+        end = outline[index + 1][0] if index + 1 < len(outline) else page_count + 1
         for page in range(start, max(end, start + 1)):
             sections.setdefault(page, title)  # where sections share a page, the first one names it
     return sections
@@ -90,7 +98,7 @@ def _sections_by_page(document: pymupdf.Document) -> dict[int, str]:
 def _catalog_language(document: pymupdf.Document) -> str | None:
     try:
         kind, value = document.xref_get_key(document.pdf_catalog(), "Lang")
-    except (RuntimeError, ValueError):
+    except _READ_ERRORS:
         return None
     if kind == "string":
         return language_tag(value)
@@ -101,7 +109,7 @@ def _xmp(document: pymupdf.Document) -> dict:
     """Dublin Core values from the XMP packet, parsed with entities refused."""
     try:
         packet = document.get_xml_metadata()
-    except (RuntimeError, ValueError):
+    except _READ_ERRORS:
         return {}
     if not packet or not packet.strip():
         return {}

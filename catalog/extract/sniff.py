@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from catalog.errors import CorruptEbook, UnsupportedFormat
+from catalog.extract.safezip import READ_ERRORS
 from catalog.i18n import N_
 
 _SIGNATURES: list[tuple[bytes, str, str]] = [
@@ -59,7 +60,7 @@ def _detect_zip(path: Path) -> Detected:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except READ_ERRORS as error:  # NotImplementedError for a bogus "version needed" (fuzzing)
         raise CorruptEbook(detail=N_("the ZIP archive is damaged")) from error
     if "META-INF/container.xml" in names:
         return Detected("epub", N_("an EPUB book"))
