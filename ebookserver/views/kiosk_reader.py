@@ -146,6 +146,8 @@ def page_image(record_id: int, seq: int):
         except (RuntimeError, ValueError, IndexError):
             current_app.logger.exception("kiosk: could not render page %d of file %s", seq, file["id"])
             abort(404)
+        finally:
+            pymupdf.TOOLS.store_shrink(100)  # MuPDF's cache of decoded images (see reader.page_image)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

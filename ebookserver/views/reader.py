@@ -308,6 +308,9 @@ def page_image(record_id: int, seq: int):
         except (RuntimeError, ValueError, IndexError):
             current_app.logger.exception("could not render page %d of file %s", seq, file["id"])
             abort(500)
+        finally:
+            # MuPDF keeps decoded images across documents, up to 256 MB a process: emptied, memory stays flat.
+            pymupdf.TOOLS.store_shrink(100)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = _resource_caching(_record)
     return response
