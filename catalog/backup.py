@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from catalog.datadir import DataDir
+from catalog.datadir import DataDir, is_disk_full
 from catalog.errors import CatalogError
 from catalog.i18n import N_
 
@@ -87,6 +87,14 @@ class DatabaseDamaged(BackupError):
 class BackupBusy(BackupError):
     code = "backup-busy"
     message = N_("Another backup is writing to %(path)s; try again when it has finished.")
+
+
+class BackupDiskFull(BackupError):
+    code = "backup-disk-full"
+    message = N_(
+        "The disk holding %(path)s is full. The unfinished snapshot was deleted; earlier snapshots are kept."
+        " Free some space (or keep fewer snapshots), then run the backup again."
+    )
 
 
 class DamagedDataFile(BackupError):
@@ -147,38 +155,53 @@ def backup(datadir: DataDir, destination: Path, keep: int = 7, now: datetime.dat
     destination = Path(destination).absolute()
     if not datadir.database_path.is_file():
         raise NoCatalogue(path=str(datadir.database_path))
-    _make_private_dir(destination)
-    _make_private_dir(destination / "snapshots")
-    _make_private_dir(destination / "objects")
-    with _locked(destination):
-        name = _snapshot_name(destination, now or datetime.datetime.now(datetime.UTC))
-        partial = destination / "snapshots" / f".partial-{name}"
-        shutil.rmtree(partial, ignore_errors=True)
-        _make_private_dir(partial)
-        report = BackupReport(snapshot=destination / "snapshots" / name)
-        previous = _previous_entries(destination)
-        database = _copy_database(datadir.database_path, partial / DATABASE, report)
-        secrets = [_describe(partial / secret_name, secret_name) for secret_name in _copy_secrets(datadir, partial)]
-        files = []
-        for path in _data_files(datadir):
-            with contextlib.suppress(FileNotFoundError):  # deleted since the folder was listed
-                files.append(_store(destination, datadir.root, path, previous, report))
-        manifest = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "created_at": name,
-            "schema_version": report.schema_version,
-            "records": report.records,
-            "database": database,
-            "secrets": secrets,
-            "files": files,
-        }
-        _write_json(partial / MANIFEST, manifest)
-        _fsync_dir(partial)
-        partial.rename(report.snapshot)
-        _fsync_dir(report.snapshot.parent)
-        report.files = len(files)
-        report.removed = _rotate(destination, keep)
+    partial = None
+    try:
+        for folder in (destination, destination / "snapshots", destination / "objects"):
+            _make_private_dir(folder)
+        with _locked(destination):
+            name = _snapshot_name(destination, now or datetime.datetime.now(datetime.UTC))
+            partial = destination / "snapshots" / f".partial-{name}"
+            report = _write_snapshot(datadir, destination, partial, name)
+            report.removed = _rotate(destination, keep)
+    except (OSError, sqlite3.Error) as error:
+        if partial is not None:  # nothing half-written stays: not the snapshot, not an object
+            shutil.rmtree(partial, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                (destination / "objects" / f".incoming-{os.getpid()}").unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise BackupDiskFull(path=str(destination)) from error
+        raise
+    return report
+
+
+def _write_snapshot(datadir: DataDir, destination: Path, partial: Path, name: str) -> BackupReport:
+    """Write one complete snapshot under *partial*, then rename it to *name*."""
+    shutil.rmtree(partial, ignore_errors=True)
+    _make_private_dir(partial)
+    report = BackupReport(snapshot=destination / "snapshots" / name)
+    previous = _previous_entries(destination)
+    database = _copy_database(datadir.database_path, partial / DATABASE, report)
+    secrets = [_describe(partial / secret_name, secret_name) for secret_name in _copy_secrets(datadir, partial)]
+    files = []
+    for path in _data_files(datadir):
+        with contextlib.suppress(FileNotFoundError):  # deleted since the folder was listed
+            files.append(_store(destination, datadir.root, path, previous, report))
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "created_at": name,
+        "schema_version": report.schema_version,
+        "records": report.records,
+        "database": database,
+        "secrets": secrets,
+        "files": files,
+    }
+    _write_json(partial / MANIFEST, manifest)
+    _fsync_dir(partial)
+    partial.rename(report.snapshot)
+    _fsync_dir(report.snapshot.parent)
+    report.files = len(files)
     return report
 
 

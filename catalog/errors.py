@@ -104,6 +104,17 @@ class StorageFull(RefusedFile):
     message = N_("The disk is full; the file was not stored. Free some space and import it again.")
 
 
+class IndexNotUpdated(CatalogError):
+    """Not a refusal: the books were stored, but the search index could not take them in."""
+
+    code = "index-disk-full"
+    message = N_(
+        "The books were stored, but the disk filled up while the search index was being updated, so search does"
+        " not find them yet. Free some space: the next import or the next start of the server brings the index"
+        " up to date (or run: ebookserver reindex)."
+    )
+
+
 class UnreadableSource(RefusedFile):
     code = "unreadable"
     message = N_("The file cannot be read from disk: %(detail)s.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import hashlib
 import os
 import shutil
@@ -21,8 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from catalog import db, records, search
-from catalog.datadir import DataDir, write_atomically
-from catalog.errors import CatalogError, RefusedFile, StorageFull, UnreadableSource
+from catalog.datadir import DataDir, is_disk_full, write_atomically
+from catalog.errors import CatalogError, IndexNotUpdated, RefusedFile, StorageFull, UnreadableSource
 from catalog.extract import Extraction, Limits, check_size
 from catalog.i18n import N_
 from catalog.search.index import SearchIndex
@@ -65,6 +64,8 @@ class Importer:
         self.limits = limits
         self.pool = pool
         self.index = index
+        # Set by `run` when the books were stored but the index could not take them in.
+        self.index_problem: IndexNotUpdated | None = None
 
     def run(
         self, paths: Iterable[Path], on_outcome: Callable[[ImportOutcome], None] | None = None
@@ -96,8 +97,7 @@ class Importer:
             sweep(self.datadir, connection)
             if self.index is not None:
                 imported = [outcome.record_id for outcome in outcomes if outcome.status == "imported"]
-                search.index_records(self.index, connection, imported)
-                search.ensure_index(self.index, connection)
+                self.index_problem = _update_index(self.index, connection, imported)
         return outcomes
 
     def _jobs(self, files, connection, waiting: dict[str, list[Path]], report) -> Iterator[Job]:
@@ -129,7 +129,7 @@ class Importer:
                 _remove(copy)
                 raise UnreadableSource(detail=N_("the file changed while it was being read"))
         except OSError as error:
-            if error.errno == errno.ENOSPC:
+            if is_disk_full(error):
                 raise StorageFull() from error
             raise UnreadableSource(detail=error.strerror or str(error)) from error
         waiting[sha256] = []
@@ -164,7 +164,7 @@ class Importer:
         except (OSError, sqlite3.Error) as error:
             for path in [*written, job.path]:
                 _remove(path)
-            if _is_disk_full(error):
+            if is_disk_full(error):
                 refusal: RefusedFile = StorageFull()
             else:
                 refusal = UnreadableSource(detail=str(error))
@@ -188,6 +188,19 @@ class Importer:
                 )
         except sqlite3.Error:
             pass  # the log is a convenience; a full disk must not turn a report into a crash
+
+
+def _update_index(index: SearchIndex, connection: sqlite3.Connection, imported: list[int]) -> IndexNotUpdated | None:
+    """Index the records just imported (and repair a stale index); a full disk is reported, not
+    raised: the records are committed already, and the count check finds the index stale later."""
+    try:
+        search.index_records(index, connection, imported)
+        search.ensure_index(index, connection)
+    except (OSError, sqlite3.Error) as error:
+        if not is_disk_full(error):
+            raise
+        return IndexNotUpdated() if imported else None  # only a repair failed: the next one tries again
+    return None
 
 
 def sweep(datadir: DataDir, connection: sqlite3.Connection) -> list[Path]:
@@ -226,12 +239,6 @@ def _copy_and_hash(source: Path, target: Path) -> str:
         _remove(target)
         raise
     return digest.hexdigest()
-
-
-def _is_disk_full(error: Exception) -> bool:
-    if isinstance(error, OSError):
-        return error.errno == errno.ENOSPC
-    return "full" in str(error).lower()
 
 
 def _remove(path: Path) -> None:

@@ -29,6 +29,7 @@ from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import LockError, SegmentWriter
 
+from catalog.datadir import write_atomically
 from catalog.search.documents import RecordDocuments, Shard
 from catalog.search.fields import Terms
 from catalog.search.vocabulary import Vocabulary
@@ -149,7 +150,7 @@ class SearchIndex:
 
     def _publish(self, generation: Path, record_count: int) -> None:
         meta = {"schema_version": SCHEMA_VERSION, "records": record_count, "built_at": time.time()}
-        (generation / "meta.json").write_text(json.dumps(meta))
+        write_atomically(generation / "meta.json", json.dumps(meta).encode())
         previous = self.current()
         link = self.root / f".current-{time.time_ns()}"
         os.symlink(generation.name, link)
@@ -255,21 +256,23 @@ class SearchIndex:
                     for unit in document.units:
                         unit_writer.add_document(**unit)
                     record_writer.update_document(**document.record)
+                vocabulary = Vocabulary(generation)
+                try:
+                    vocabulary.add_books(document.vocabulary for document in documents)
+                finally:
+                    vocabulary.close()
+                unit_writer.commit()
+                record_writer.commit()
             except BaseException:
-                unit_writer.cancel()
-                record_writer.cancel()
+                # A failed commit (a full disk) must not keep Whoosh's lock or its temporary
+                # files: later writers would wait for the lock until they time out.
+                _abandon(unit_writer)
+                _abandon(record_writer)
                 raise
-            vocabulary = Vocabulary(generation)
-            try:
-                vocabulary.add_books(document.vocabulary for document in documents)
-            finally:
-                vocabulary.close()
-            unit_writer.commit()
-            record_writer.commit()
             with records.searcher() as searcher:
                 count = searcher.doc_count()
             meta = {**self.meta(), "records": count}
-            (generation / "meta.json").write_text(json.dumps(meta))
+            write_atomically(generation / "meta.json", json.dumps(meta).encode())
 
     def _writer(self, index):
         deadline = time.monotonic() + self.write_timeout
@@ -332,6 +335,20 @@ class SearchIndex:
 
     def close(self) -> None:
         self._close_searchers()
+
+
+def _abandon(writer) -> None:
+    """Cancel a Whoosh writer whatever state a failure left it in: its lock and temporary files go."""
+    if writer.is_closed:
+        return
+    with contextlib.suppress(Exception):
+        writer.cancel()
+    if not writer.is_closed:
+        with contextlib.suppress(Exception):
+            writer._tempstorage.destroy()
+        with contextlib.suppress(Exception):
+            writer.writelock.release()
+        writer.is_closed = True
 
 
 @dataclasses.dataclass

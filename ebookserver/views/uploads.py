@@ -95,20 +95,21 @@ def upload():
         chosen = received.chosen(FILE_FIELD)
         if not chosen:
             return _refuse(400, _("Choose at least one EPUB or PDF file."))
+        importer = _importer(len(chosen))
         with uploads.readable_paths(chosen) as paths:
-            outcomes = _importer(len(paths)).run(paths)
+            outcomes = importer.run(paths)
     finally:
         received.close()
     _audit_imports(outcomes)
     results = [_preview(outcome) for outcome in outcomes]
+    problem = message(importer.index_problem) if importer.index_problem else None
     if _wants_json():
-        return jsonify(
-            {
-                "files": [{"name": result["name"], "status": result["status"]} for result in results],
-                "html": render_template("staff/catalogue/_outcomes.html", results=results, names=names),
-            }
-        )
-    return render_template("staff/catalogue/upload.html", **_upload_context(results=results))
+        reply = {
+            "files": [{"name": result["name"], "status": result["status"]} for result in results],
+            "html": render_template("staff/catalogue/_outcomes.html", results=results, names=names),
+        }
+        return jsonify({**reply, "error": problem} if problem else reply)
+    return render_template("staff/catalogue/upload.html", **_upload_context(results=results, problem=problem))
 
 
 def _check_csrf(token: str) -> None:
