@@ -190,30 +190,15 @@ def _performance(by_metric: dict[str, dict[str, int]], wanted: tuple[str, ...], 
     return result
 
 
-def tr_b1(
-    connection: sqlite3.Connection,
-    first: datetime.date,
-    last: datetime.date,
-    *,
-    timezone: str,
-    now: datetime.datetime,
-    min_count: int = 1,
-) -> dict[str, Any]:
-    """TR_B1, Book Requests: per title, Total_Item_Requests and Unique_Title_Requests by month."""
-    return _title_report(connection, "TR_B1", first, last, timezone=timezone, now=now, min_count=min_count)
+def tr_b1(connection: sqlite3.Connection, first: datetime.date, last: datetime.date, **options: Any) -> dict[str, Any]:
+    """TR_B1, Book Requests: per title, Total_Item_Requests and Unique_Title_Requests by month
+    (*options*: `timezone`, `now`, `min_count`, as `_title_report` takes them)."""
+    return _title_report(connection, "TR_B1", first, last, **options)
 
 
-def tr_b2(
-    connection: sqlite3.Connection,
-    first: datetime.date,
-    last: datetime.date,
-    *,
-    timezone: str,
-    now: datetime.datetime,
-    min_count: int = 1,
-) -> dict[str, Any]:
+def tr_b2(connection: sqlite3.Connection, first: datetime.date, last: datetime.date, **options: Any) -> dict[str, Any]:
     """TR_B2, Book Access Denied: per title, Limit_Exceeded and No_License by month."""
-    return _title_report(connection, "TR_B2", first, last, timezone=timezone, now=now, min_count=min_count)
+    return _title_report(connection, "TR_B2", first, last, **options)
 
 
 def _title_report(
@@ -224,7 +209,7 @@ def _title_report(
     *,
     timezone: str,
     now: datetime.datetime,
-    min_count: int,
+    min_count: int = 1,
 ) -> dict[str, Any]:
     """A title-level view. A title's count for a month below *min_count* is withheld (in a village
     a count of one or two can point at a person); how many were withheld is said in the header's
