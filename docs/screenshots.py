@@ -245,10 +245,13 @@ def librarian_journey(page, base: str, data_dir: Path, demo: Path, camera: Camer
     # 5. The circulation desk: lend, return, overdue
     go("Meja sirkulasi")
     shot(page, "pustakawan-19-sirkulasi")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'anggota'")
     page.keyboard.type(number)  # the member number field has the focus: a scanner types and presses Enter
     page.keyboard.press("Enter")
     page.wait_for_url("**/kelola/sirkulasi?anggota=*")
     for barcode, title in (("S0001", "Laskar pelangi"), ("B0001", "Bertani Sayur")):
+        # the barcode field has the focus once the page is there (a scanner types into it)
+        page.wait_for_function("document.activeElement && document.activeElement.name === 'barcode'")
         page.keyboard.type(barcode)
         page.keyboard.press("Enter")
         page.locator(".flashes", has_text=title).wait_for()
