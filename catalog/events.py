@@ -53,7 +53,7 @@ def log(connection: sqlite3.Connection, kind: str, record_id: int | None = None,
     if connection.in_transaction:
         _insert(connection, kind, record_id, at)
         return
-    with db.transaction(connection):
+    with db.relaxed(connection), db.transaction(connection):
         _insert(connection, kind, record_id, at)
 
 
@@ -68,7 +68,7 @@ def log_search(connection: sqlite3.Connection, query: str, hits: int, *, day: da
     """Count one search; a search that found nothing is also counted as such, and its words are
     kept (lower-cased, with no patron, session or time finer than the library's local *day*) in
     `zero_result_queries` for "what to buy next"."""
-    with db.transaction(connection):
+    with db.relaxed(connection), db.transaction(connection):
         _insert(connection, SEARCH, None, None)
         if hits == 0:
             _insert(connection, ZERO_RESULT_SEARCH, None, None)

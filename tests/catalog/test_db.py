@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import sqlite3
 
 import pytest
@@ -77,3 +78,21 @@ def test_a_database_newer_than_the_program_is_not_touched(tmp_path):
         connection.execute(f"PRAGMA user_version = {db.latest_version() + 1}")
         with pytest.raises(RuntimeError, match="newer"):
             db.migrate(connection)
+
+
+def test_commits_wait_for_the_disk_except_usage_counts(tmp_path):
+    """A loan or an import the librarian was told about must survive a power cut: every commit
+    is flushed (synchronous FULL, 2), except usage events, which may lose their last few."""
+    from catalog import events
+
+    with contextlib.closing(db.connect(tmp_path / "c.sqlite3")) as connection:
+        db.migrate(connection)
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+        seen = []
+        with db.relaxed(connection):
+            seen.append(connection.execute("PRAGMA synchronous").fetchone()[0])
+        assert seen == [1] and connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+        events.log(connection, events.VISIT)
+        events.log_search(connection, "kapal selam", 0, day=datetime.date(2026, 11, 26))
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # back to FULL after counting
+        assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == 3
