@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from catalog import accounts
 from catalog import search as search_engine
 from catalog.datadir import SETUP_CODE, DataDir, new_setup_code
-from ebookserver import auth, database, i18n
+from ebookserver import auth, database, i18n, logs
 from ebookserver.settings import Settings, load_settings
 
 
@@ -35,6 +35,7 @@ def create_app(
     if check_index:
         _check_index_in_background(app)
     _announce_setup(app)
+    logs.quiet_waitress_queue()
     https = settings.public_url.strip().lower().startswith("https://")
 
     @app.before_request
@@ -188,10 +189,16 @@ def _check_index_in_background(app: Flask) -> None:
     """At start, rebuild a missing, stale or corrupt index without holding up the server."""
 
     def check() -> None:
-        with contextlib.closing(app.config["DATADIR"].connect()) as connection:
-            state = search_engine.ensure_index(app.config["SEARCH_INDEX"], connection)
+        log = logging.getLogger("ebookserver.search")
+        try:
+            with contextlib.closing(app.config["DATADIR"].connect()) as connection:
+                state = search_engine.ensure_index(app.config["SEARCH_INDEX"], connection)
+        except Exception:  # a full disk, a damaged database: say so instead of "checking" for ever
+            app.config["INDEX_CHECK"] = "failed"
+            log.exception("the search index could not be checked or rebuilt at start; see `ebookserver doctor`")
+            return
         app.config["INDEX_CHECK"] = state
-        logging.getLogger("ebookserver.search").info("search index at start: %s", state)
+        log.info("search index at start: %s", state)
 
     app.config["INDEX_CHECK"] = "checking"
     threading.Thread(target=check, name="index-check", daemon=True).start()

@@ -416,3 +416,23 @@ def test_the_server_rebuilds_a_missing_or_corrupt_index_at_start(settings, tmp_p
     assert response.status_code == 200
     assert [hit["title"] for hit in response.get_json()["hits"]] == ["Sawah Hijau"]
     app.config["SEARCH_INDEX"].close()
+
+
+def test_a_check_at_start_that_fails_says_so_on_healthz(settings, monkeypatch, caplog):
+    """A rebuild at start that cannot finish (a full disk) must not leave /healthz saying
+    "checking" for ever: the sysadmin's monitoring would never learn of it."""
+
+    def disk_full(*_arguments, **_options):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search, "ensure_index", disk_full)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    deadline = time.monotonic() + 20
+    while client.get("/healthz").get_json()["index"]["check_at_start"] == "checking":
+        assert time.monotonic() < deadline, "still checking after 20 s"
+        time.sleep(0.05)
+    assert client.get("/healthz").get_json()["index"]["check_at_start"] == "failed"
+    assert "could not be checked or rebuilt" in caplog.text
+    app.config["SEARCH_INDEX"].close()
