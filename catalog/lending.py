@@ -377,9 +377,7 @@ def renew(
         loan = _active_loan_row(connection, record_id, member_id, now)
         if loan is None:
             raise _no_loan(connection, record_id, member_id)
-        member = _borrower(connection, member_id)
-        if member["blocked"]:
-            raise MemberBlocked(number=member["number"])
+        _borrower(connection, member_id)  # raises MemberBlocked for a blocked card
         if any(hold.member_id != member_id for hold in queue.holds):
             raise RenewalWanted()
         due = max(parse_stamp(loan["due_at"]), now + timedelta(days=_loan_days(title, policy)))

@@ -325,9 +325,14 @@ def age_band(birth_year: int | None, year: int) -> str:
 
 
 def member_statistics(
-    connection: sqlite3.Connection, *, year: int | None = None, registered_since: datetime | None = None
+    connection: sqlite3.Connection,
+    *,
+    year: int | None = None,
+    registered_since: datetime | None = None,
+    registered_before: datetime | None = None,
 ) -> dict[str, Any]:
-    """Counts of members by gender and age band (ages in *year*, default this year).
+    """Counts of members by gender and age band (ages in *year*, default this year), of all
+    members or of those registered before *registered_before* (a month's end).
 
     `by_gender_and_age_band[band][gender]` crosses both, as the programme's reports do;
     `new` counts members registered since *registered_since* (when given).
@@ -336,7 +341,12 @@ def member_statistics(
     genders = (*GENDERS, UNKNOWN)
     bands = (*(code for code, _low, _high in AGE_BANDS), UNKNOWN)
     crossed = {band: dict.fromkeys(genders, 0) for band in bands}
-    for row in connection.execute("SELECT birth_year, gender, count(*) AS n FROM members GROUP BY birth_year, gender"):
+    before = stamp(registered_before) if registered_before is not None else "9999"
+    rows = connection.execute(
+        "SELECT birth_year, gender, count(*) AS n FROM members WHERE created_at < ? GROUP BY birth_year, gender",
+        (before,),
+    )
+    for row in rows:
         crossed[age_band(row["birth_year"], year)][row["gender"] or UNKNOWN] += row["n"]
     result: dict[str, Any] = {
         "total": sum(sum(counts.values()) for counts in crossed.values()),

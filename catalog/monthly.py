@@ -15,7 +15,10 @@ import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from catalog import accounts, events, members, stats
+from catalog import accounts, members, stats
+
+USE = ("visits", "kiosk_sessions", "searches", "record_views", "reads", "downloads")
+LOANS = ("print_loans", "print_returns", "ebook_loans", "ebook_renewals", "holds_placed")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,66 +61,19 @@ class Month:
 def report(connection: sqlite3.Connection, month: Month, *, timezone: str) -> dict[str, Any]:
     """The month's figures: identity, visits, members, loans, collection and events held."""
     zone = ZoneInfo(timezone)
+    month_end = datetime.datetime.combine(month.next.first, datetime.time.min, zone)
     start = stats.stamp(datetime.datetime.combine(month.first, datetime.time.min, zone))
-    end = stats.stamp(datetime.datetime.combine(month.next.first, datetime.time.min, zone))
-    by_kind = dict(
-        connection.execute(
-            "SELECT kind, sum(n) FROM event_counts WHERE at >= ? AND at < ? GROUP BY kind", (start, end)
-        ).fetchall()
-    )
+    # the daily report's counters, over the whole month (its title list is not shown here)
+    counted = stats.counts(connection, start, stats.stamp(month_end), month.year, min_count=1)
     return {
         "month": str(month),
         "library": accounts.identity(connection) or {},
-        "use": {
-            "visits": by_kind.get(events.VISIT, 0),
-            "kiosk_sessions": by_kind.get(events.KIOSK_SESSION, 0),
-            "searches": by_kind.get(events.SEARCH, 0),
-            "record_views": by_kind.get(events.RECORD_VIEW, 0),
-            "reads": by_kind.get(events.READ, 0),
-            "downloads": by_kind.get(events.DOWNLOAD, 0),
-        },
-        "members": _members(connection, end, month.year),
-        "new_members": stats.new_members(connection, start, end, month.year),
-        "loans": _loans(connection, start, end, by_kind),
-        "collection": stats.collection(connection, end),
+        "use": {name: counted[name] for name in USE},
+        "members": members.member_statistics(connection, year=month.year, registered_before=month_end),
+        "new_members": counted["new_members"],
+        "loans": {name: counted.get(name, 0) for name in LOANS},
+        "collection": counted["collection"],
         "events_held": _events_held(connection, month),
-    }
-
-
-def _members(connection: sqlite3.Connection, end: str, year: int) -> dict[str, Any]:
-    """Members registered by the month's end, crossed by age band and gender (ages in *year*)."""
-    genders = (*members.GENDERS, members.UNKNOWN)
-    bands = (*(code for code, _low, _high in members.AGE_BANDS), members.UNKNOWN)
-    crossed = {band: dict.fromkeys(genders, 0) for band in bands}
-    rows = connection.execute(
-        "SELECT birth_year, gender, count(*) AS n FROM members WHERE created_at < ? GROUP BY birth_year, gender",
-        (end,),
-    )
-    for row in rows:
-        crossed[members.age_band(row["birth_year"], year)][row["gender"] or members.UNKNOWN] += row["n"]
-    return {
-        "total": sum(sum(by_gender.values()) for by_gender in crossed.values()),
-        "by_gender": {gender: sum(crossed[band][gender] for band in bands) for gender in genders},
-        "by_age_band_and_gender": crossed,
-    }
-
-
-def _loans(connection: sqlite3.Connection, start: str, end: str, by_kind: dict[str, int]) -> dict[str, int]:
-    print_row = connection.execute(
-        "SELECT sum(loaned_at >= ?1 AND loaned_at < ?2), sum(returned_at >= ?1 AND returned_at < ?2) FROM print_loans",
-        (start, end),
-    ).fetchone()
-    ebook_row = connection.execute(
-        "SELECT sum(loaned_at >= ?1 AND loaned_at < ?2),"
-        " (SELECT count(*) FROM ebook_holds WHERE placed_at >= ?1 AND placed_at < ?2) FROM ebook_loans",
-        (start, end),
-    ).fetchone()
-    return {
-        "print_loans": print_row[0] or 0,
-        "print_returns": print_row[1] or 0,
-        "ebook_loans": ebook_row[0] or 0,
-        "ebook_renewals": by_kind.get(events.RENEW, 0),
-        "holds_placed": ebook_row[1] or 0,
     }
 
 
